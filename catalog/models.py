@@ -1,0 +1,115 @@
+"""SQLAlchemy models: Postgres (or the embedded SQLite file) is the source of truth for metadata.
+
+Qdrant keeps only the vectors and the few payload fields that filtering needs; everything a
+result shows comes from here.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# JSONB on Postgres (indexable, compact), plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_products_source_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(128))
+    point_id: Mapped[str] = mapped_column(String(36), unique=True)  # uuid5(source, source_id)
+    title: Mapped[str] = mapped_column(Text)
+    brand: Mapped[str | None] = mapped_column(String(128))
+    price: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3), default="VND")
+    category: Mapped[str | None] = mapped_column(String(64))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    colour: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    url: Mapped[str | None] = mapped_column(Text)
+    image_source: Mapped[str | None] = mapped_column(Text)  # where the photo came from (path or URL)
+    image_path: Mapped[str | None] = mapped_column(String(128))  # stored copy, relative to the media dir
+    image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Which model's vectors the index holds for this row; NULL = needs embedding.
+    embedded_model: Mapped[str | None] = mapped_column(String(128))
+    embedded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class JobStatus(enum.StrEnum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+
+
+class IngestJob(Base):
+    __tablename__ = "ingest_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.pending)
+    feed: Mapped[str] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)  # items read from the feed
+    batches_total: Mapped[int] = mapped_column(Integer, default=0)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    indexed: Mapped[int] = mapped_column(Integer, default=0)  # products embedded and upserted
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)  # already indexed with this model
+    failed: Mapped[int] = mapped_column(Integer, default=0)  # items with a recorded error
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    errors: Mapped[list[IngestError]] = relationship(
+        back_populates="job", order_by="IngestError.id", cascade="all, delete-orphan"
+    )
+
+
+class IngestError(Base):
+    """One item of a feed that could not be ingested, and why."""
+
+    __tablename__ = "ingest_errors"
+    __table_args__ = (Index("ix_ingest_errors_job", "job_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("ingest_jobs.id", ondelete="CASCADE"))
+    line: Mapped[int | None] = mapped_column(Integer)
+    source_id: Mapped[str | None] = mapped_column(String(128))
+    stage: Mapped[str] = mapped_column(String(16))  # feed | image | embed
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    job: Mapped[IngestJob] = relationship(back_populates="errors")
+
+
+class ModelVersion(Base):
+    """A model whose vectors live in one collection; the live one is behind the index alias."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    version: Mapped[str] = mapped_column(String(128), unique=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    collection: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

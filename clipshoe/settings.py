@@ -1,0 +1,97 @@
+"""The one settings object. Every knob is an env var with the CLIPSHOE_ prefix.
+
+With nothing set, ClipShoe runs embedded on one machine: a SQLite file, Qdrant's embedded
+engine in a folder, Celery tasks executed in-process. Setting URLs switches to Postgres,
+Redis and a Qdrant server with the same code:
+
+    CLIPSHOE_DATABASE__URL=postgresql+psycopg://postgres@127.0.0.1:5432/clipshoe
+    CLIPSHOE_BROKER__URL=redis://127.0.0.1:6379/0
+    CLIPSHOE_QDRANT__URL=http://127.0.0.1:6333
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in the data dir.")
+    echo: bool = False
+
+
+class QdrantSettings(BaseModel):
+    url: str | None = Field(None, description="Qdrant server URL; unset = embedded store in the data dir.")
+    api_key: str | None = None
+    path: Path | None = Field(None, description="Embedded store folder; default: <data_dir>/qdrant.")
+    backend: str = Field(
+        "edge", description="Embedded engine: 'edge' (qdrant-edge-py) or 'local' (qdrant-client local mode)."
+    )
+    alias: str = Field("clipshoe_products", description="Alias that names the live collection.")
+    hnsw_ef: int = 128
+
+
+class BrokerSettings(BaseModel):
+    url: str | None = Field(None, description="Celery broker (Redis) URL; unset = tasks run in-process.")
+    result_backend: str | None = None
+
+
+class EncoderSettings(BaseModel):
+    model: str = Field(
+        "default", description="Model name: default, base, hf:<id|folder>, open_clip:<arch>:<tag>"
+    )
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N")
+    batch_size: int = 32
+
+
+class IngestSettings(BaseModel):
+    batch_size: int = Field(64, description="Products per embed task.")
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = []
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIPSHOE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Where embedded state lives (SQLite, Qdrant, photos).")
+    database: DatabaseSettings = DatabaseSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    broker: BrokerSettings = BrokerSettings()
+    encoder: EncoderSettings = EncoderSettings()
+    ingest: IngestSettings = IngestSettings()
+    api: ApiSettings = ApiSettings()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'clipshoe.db').resolve()}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.qdrant.path or self.data_dir / "qdrant"
+
+    @property
+    def media_dir(self) -> Path:
+        """Validated product photos, stored by content hash."""
+        return self.data_dir / "media"
+
+    @property
+    def embedded(self) -> bool:
+        """True when tasks run in the calling process (no broker configured)."""
+        return self.broker.url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
