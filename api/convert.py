@@ -1,0 +1,77 @@
+"""ORM rows → response models, in one place."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api.deps import photo_url
+from api.schemas import AppliedFilters, Hit, IngestErrorOut, IngestJobOut, ProductDetail, ProductOut
+from catalog.models import IngestError, IngestJob, Product
+from catalog.vector_index import SearchFilter
+from search.service import SearchHit
+
+
+def product_out(request: Request, p: Product) -> ProductOut:
+    return ProductOut(
+        id=p.id,
+        source=p.source,
+        source_id=p.source_id,
+        title=p.title,
+        brand=p.brand,
+        price=p.price,
+        currency=p.currency,
+        category=p.category,
+        gender=p.gender,
+        colour=p.colour,
+        photo_url=photo_url(request, p.id, p.image_path is not None),
+    )
+
+
+def product_detail(request: Request, p: Product) -> ProductDetail:
+    return ProductDetail(
+        **product_out(request, p).model_dump(),
+        description=p.description,
+        attributes=p.attributes or {},
+        url=p.url,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
+def hit_out(request: Request, h: SearchHit) -> Hit:
+    return Hit(**product_out(request, h.product).model_dump(), score=round(h.score, 6))
+
+
+def filters_out(f: SearchFilter) -> AppliedFilters:
+    return AppliedFilters(
+        brand=list(f.brand),
+        category=list(f.category),
+        gender=list(f.gender),
+        colour=list(f.colour),
+        price_min=f.price_min,
+        price_max=f.price_max,
+    )
+
+
+def job_out(job: IngestJob, errors: list[IngestError] | None = None) -> IngestJobOut:
+    return IngestJobOut(
+        id=job.id,
+        status=job.status,
+        feed=job.feed,
+        format=job.format,
+        source=job.source,
+        total=job.total,
+        indexed=job.indexed,
+        unchanged=job.unchanged,
+        failed=job.failed,
+        batches_total=job.batches_total,
+        batches_done=job.batches_done,
+        message=job.message,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        errors=[
+            IngestErrorOut(line=e.line, source_id=e.source_id, stage=e.stage, reason=e.reason)
+            for e in errors or []
+        ],
+    )

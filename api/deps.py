@@ -1,0 +1,79 @@
+"""Typed dependencies shared by the routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from sqlalchemy.orm import Session
+
+from catalog.vector_index import SearchFilter
+from clipshoe.runtime import Runtime, get_runtime
+from ingest.normalise import normalise_category, normalise_colour, normalise_gender
+from search.service import SearchService
+
+
+def runtime() -> Runtime:
+    return get_runtime()
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def session(rt: RuntimeDep) -> Iterator[Session]:
+    with rt.sessions() as s:
+        yield s
+
+
+SessionDep = Annotated[Session, Depends(session)]
+
+
+def search_service(rt: RuntimeDep) -> SearchService:
+    return SearchService(rt.index, rt.encoder, rt.sessions, rt.alias)
+
+
+SearchDep = Annotated[SearchService, Depends(search_service)]
+
+
+def _values(raw: list[str], normalise: Callable[[str], str | None] | None = None) -> tuple[str, ...]:
+    """Repeated params and comma-separated lists both work: ?brand=Nike&brand=Puma or ?brand=Nike,Puma."""
+    out: list[str] = []
+    for item in raw:
+        for v in item.split(","):
+            v = v.strip()
+            if v:
+                out.append((normalise(v) if normalise else None) or v.lower())
+    return tuple(dict.fromkeys(out))
+
+
+def search_filter(
+    brand: Annotated[list[str], Query(description="Brand(s), any-of, case-insensitive.")] = [],  # noqa: B006
+    category: Annotated[list[str], Query(description="Category(ies), English or Vietnamese.")] = [],  # noqa: B006
+    gender: Annotated[list[str], Query(description="men, women, unisex, boys, girls (or nam, nữ…).")] = [],  # noqa: B006
+    colour: Annotated[list[str], Query(description="Colour(s), English or Vietnamese.")] = [],  # noqa: B006
+    price_min: Annotated[float | None, Query(ge=0, description="Lowest price, catalogue currency.")] = None,
+    price_max: Annotated[float | None, Query(ge=0, description="Highest price, catalogue currency.")] = None,
+) -> SearchFilter:
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise HTTPException(422, f"price_min ({price_min:g}) is greater than price_max ({price_max:g})")
+    genders = _values(gender, normalise_gender)
+    unknown = [g for g in genders if g not in GENDERS]
+    if unknown:
+        raise HTTPException(422, f"unknown gender {unknown[0]!r}; use one of: {', '.join(GENDERS)}")
+    return SearchFilter(
+        brand=tuple(b.lower() for b in _values(brand)),
+        category=_values(category, normalise_category),
+        gender=genders,
+        colour=_values(colour, normalise_colour),
+        price_min=price_min,
+        price_max=price_max,
+    )
+
+
+GENDERS = ("men", "women", "unisex", "boys", "girls")
+FilterDep = Annotated[SearchFilter, Depends(search_filter)]
+
+
+def photo_url(request: Request, product_id: int, has_photo: bool) -> str | None:
+    return str(request.url_for("product_photo", product_id=product_id)) if has_photo else None

@@ -1,0 +1,55 @@
+"""The FastAPI app: routers combined, errors mapped to clear 4xx/503 answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from api.routes import health, ingest, products, search
+from catalog.vector_index import IndexUnavailable
+from clipshoe.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    rt = get_runtime()
+    rt.encoder  # noqa: B018 - load the model before the first request, not during it
+    yield
+
+
+def create_app() -> FastAPI:
+    rt = get_runtime()
+    app = FastAPI(
+        title="ClipShoe",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Shoe search by text (English, Vietnamese) or photo.",
+    )
+    if rt.settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=rt.settings.api.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    for r in (search.router, products.router, ingest.router, health.router):
+        app.include_router(r)
+
+    @app.exception_handler(IndexUnavailable)
+    async def _index_down(_: Request, exc: IndexUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"vector index unavailable: {exc}"}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse({"detail": "catalogue database unavailable, retry shortly"}, status_code=503)
+
+    return app

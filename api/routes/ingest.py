@@ -1,0 +1,50 @@
+"""Ingest jobs: start one from a feed, follow its progress and per-item errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.convert import job_out
+from api.deps import RuntimeDep, SessionDep
+from api.schemas import IngestJobIn, IngestJobOut
+from catalog import repository
+from workers.dispatch import submit_job
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+FORMATS = ("myntra", "jsonl")
+
+
+@router.post("/jobs", response_model=IngestJobOut, status_code=202)
+def create_job(rt: RuntimeDep, body: IngestJobIn) -> IngestJobOut:
+    """Start ingesting a feed file; the job runs on the workers."""
+    feed = Path(body.feed).expanduser()
+    if not feed.is_file():
+        raise HTTPException(400, f"feed file not found on the server: {body.feed}")
+    if body.format is not None and body.format not in FORMATS:
+        raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
+    with rt.sessions.begin() as s:
+        job = repository.create_job(s, str(feed.resolve()), body.format, body.source)
+    submit_job(rt, job.id)
+    return job_out(job)
+
+
+@router.get("/jobs", response_model=list[IngestJobOut])
+def list_jobs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[IngestJobOut]:
+    """Recent ingest jobs, newest first."""
+    return [job_out(j) for j in repository.list_jobs(session, limit)]
+
+
+@router.get("/jobs/{job_id}", response_model=IngestJobOut)
+def get_job(
+    session: SessionDep,
+    job_id: int,
+    errors: Annotated[int, Query(ge=0, le=1000, description="How many item errors to include.")] = 100,
+) -> IngestJobOut:
+    """A job's status, counts and its first per-item errors."""
+    job = repository.get_job(session, job_id)
+    if job is None:
+        raise HTTPException(404, f"ingest job {job_id} not found")
+    return job_out(job, repository.job_errors(session, job_id, limit=errors))

@@ -1,0 +1,92 @@
+"""Response and request shapes of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ProductOut(BaseModel):
+    id: int
+    source: str
+    source_id: str
+    title: str
+    brand: str | None
+    price: float | None
+    currency: str
+    category: str | None
+    gender: str | None
+    colour: str | None
+    photo_url: str | None = Field(description="Absolute URL of the stored product photo, if any.")
+
+
+class ProductDetail(ProductOut):
+    description: str | None
+    attributes: dict[str, Any]
+    url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Hit(ProductOut):
+    score: float
+
+
+class AppliedFilters(BaseModel):
+    brand: list[str] = []
+    category: list[str] = []
+    gender: list[str] = []
+    colour: list[str] = []
+    price_min: float | None = None
+    price_max: float | None = None
+
+
+class SearchResponse(BaseModel):
+    query: str | None
+    mode: str
+    model: str
+    filters: AppliedFilters
+    limit: int
+    offset: int
+    hits: list[Hit]
+
+
+class IngestJobIn(BaseModel):
+    feed: str = Field(description="Path of a feed file readable by the server (styles.csv layout or JSONL).")
+    format: str | None = Field(None, description="'myntra' or 'jsonl'; detected when omitted.")
+    source: str | None = Field(None, description="Source name for JSONL feeds (e.g. 'shopee').")
+
+
+class IngestErrorOut(BaseModel):
+    line: int | None
+    source_id: str | None
+    stage: str
+    reason: str
+
+
+class IngestJobOut(BaseModel):
+    id: int
+    status: str
+    feed: str
+    format: str | None
+    source: str | None
+    total: int
+    indexed: int
+    unchanged: int
+    failed: int
+    batches_total: int
+    batches_done: int
+    message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    errors: list[IngestErrorOut] = []
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    products: int
+    indexed_points: int

@@ -1,0 +1,186 @@
+"""Catalogue I/O: every SQL statement ClipShoe runs lives here."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from catalog.models import IngestError, IngestJob, JobStatus, ModelVersion, Product, utcnow
+
+# Fields whose change alters what the encoder or the lexical side sees: they force a re-embed.
+EMBEDDED_FIELDS = ("title", "brand", "category", "colour", "gender", "image_sha256")
+# Fields copied into the vector payload for filtering: a change updates the payload only.
+PAYLOAD_FIELDS = ("brand", "category", "gender", "colour", "price", "source")
+PRODUCT_FIELDS = (
+    "title", "brand", "price", "currency", "category", "gender", "colour", "description",
+    "attributes", "url", "image_source", "image_path", "image_sha256",
+)  # fmt: skip
+
+
+class Change(enum.StrEnum):
+    new = "new"
+    embed = "embed"  # something the vectors depend on changed
+    payload = "payload"  # only filterable metadata changed
+    unchanged = "unchanged"
+
+
+def upsert_product(
+    session: Session, source: str, source_id: str, point_id: str, fields: dict[str, Any]
+) -> tuple[Product, Change]:
+    """Insert or update one listing keyed by (source, source_id); say what changed."""
+    product = session.scalar(select(Product).where(Product.source == source, Product.source_id == source_id))
+    values = {k: fields.get(k) for k in PRODUCT_FIELDS}
+    values["attributes"] = values["attributes"] or {}
+    if product is None:
+        product = Product(source=source, source_id=source_id, point_id=point_id, **values)
+        session.add(product)
+        session.flush()
+        return product, Change.new
+    changed = {k for k, v in values.items() if getattr(product, k) != v}
+    for k in changed:
+        setattr(product, k, values[k])
+    if changed & set(EMBEDDED_FIELDS):
+        product.embedded_model = None
+        return product, Change.embed
+    if changed:
+        return product, Change.payload
+    return product, Change.unchanged
+
+
+def get_product(session: Session, product_id: int) -> Product | None:
+    return session.get(Product, product_id)
+
+
+def products_by_ids(session: Session, ids: Sequence[int]) -> list[Product]:
+    rows = session.scalars(select(Product).where(Product.id.in_(ids))).all()
+    by_id = {p.id: p for p in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def products_by_point_ids(session: Session, point_ids: Sequence[str]) -> dict[str, Product]:
+    rows = session.scalars(select(Product).where(Product.point_id.in_(point_ids))).all()
+    return {p.point_id: p for p in rows}
+
+
+def iter_product_ids(session: Session, batch: int = 1000) -> Iterable[list[int]]:
+    last = 0
+    while True:
+        ids = session.scalars(
+            select(Product.id).where(Product.id > last).order_by(Product.id).limit(batch)
+        ).all()
+        if not ids:
+            return
+        yield list(ids)
+        last = ids[-1]
+
+
+def count_products(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Product)) or 0
+
+
+def mark_embedded(session: Session, ids: Sequence[int], model_version: str) -> None:
+    session.execute(
+        update(Product).where(Product.id.in_(ids)).values(embedded_model=model_version, embedded_at=utcnow())
+    )
+
+
+# --- ingest jobs -------------------------------------------------------------------------------
+
+
+def create_job(session: Session, feed: str, format: str | None, source: str | None) -> IngestJob:
+    job = IngestJob(feed=feed, format=format, source=source, status=JobStatus.pending)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: int) -> IngestJob | None:
+    return session.get(IngestJob, job_id)
+
+
+def list_jobs(session: Session, limit: int = 50) -> list[IngestJob]:
+    return list(session.scalars(select(IngestJob).order_by(IngestJob.id.desc()).limit(limit)))
+
+
+def job_errors(session: Session, job_id: int, limit: int = 200, offset: int = 0) -> list[IngestError]:
+    q = select(IngestError).where(IngestError.job_id == job_id).order_by(IngestError.id)
+    return list(session.scalars(q.limit(limit).offset(offset)))
+
+
+def add_error(
+    session: Session,
+    job_id: int,
+    stage: str,
+    reason: str,
+    line: int | None = None,
+    source_id: str | None = None,
+) -> None:
+    session.add(IngestError(job_id=job_id, stage=stage, reason=reason[:2000], line=line, source_id=source_id))
+
+
+def start_job(session: Session, job_id: int) -> None:
+    session.execute(
+        update(IngestJob).where(IngestJob.id == job_id).values(status=JobStatus.running, started_at=utcnow())
+    )
+
+
+def set_job_plan(session: Session, job_id: int, total: int, batches: int, failed: int) -> None:
+    session.execute(
+        update(IngestJob)
+        .where(IngestJob.id == job_id)
+        .values(total=total, batches_total=batches, failed=failed)
+    )
+
+
+def add_job_progress(
+    session: Session, job_id: int, *, indexed: int = 0, unchanged: int = 0, failed: int = 0, batches: int = 0
+) -> None:
+    """Atomic counter increments: concurrent batch tasks never lose an update."""
+    session.execute(
+        update(IngestJob)
+        .where(IngestJob.id == job_id)
+        .values(
+            indexed=IngestJob.indexed + indexed,
+            unchanged=IngestJob.unchanged + unchanged,
+            failed=IngestJob.failed + failed,
+            batches_done=IngestJob.batches_done + batches,
+        )
+    )
+
+
+def finish_job_if_done(session: Session, job_id: int) -> bool:
+    """Mark the job completed once every batch has reported; true if this call finished it."""
+    res = session.execute(
+        update(IngestJob)
+        .where(
+            IngestJob.id == job_id,
+            IngestJob.status == JobStatus.running,
+            IngestJob.batches_done >= IngestJob.batches_total,
+        )
+        .values(status=JobStatus.completed, finished_at=utcnow())
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def fail_job(session: Session, job_id: int, message: str) -> None:
+    session.execute(
+        update(IngestJob)
+        .where(IngestJob.id == job_id)
+        .values(status=JobStatus.failed, message=message[:2000], finished_at=utcnow())
+    )
+
+
+# --- model versions ----------------------------------------------------------------------------
+
+
+def register_model(session: Session, name: str, version: str, dim: int, collection: str) -> ModelVersion:
+    mv = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+    if mv is None:
+        mv = ModelVersion(name=name, version=version, dim=dim, collection=collection)
+        session.add(mv)
+        session.flush()
+    return mv

@@ -1,0 +1,92 @@
+"""Products → points: what each vector encodes and what the payload holds, in one place.
+
+Workers (batch ingest), the CLI (reindex, eval) and tests all build points through here, so a
+product is represented the same way wherever it is embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ingest.images import load_stored
+from PIL import Image
+
+from catalog.models import Product
+from catalog.vector_index import PointData, VectorIndex
+from encoder.base import Encoder
+from search import lexical
+
+log = logging.getLogger(__name__)
+
+
+def collection_name(encoder: Encoder) -> str:
+    """One collection per model version: vectors of two models never mix."""
+    return f"clipshoe_{encoder.version}"
+
+
+def payload(p: Product) -> dict[str, Any]:
+    """Only what filtering and hydration need; metadata stays in the SQL store."""
+    return {
+        "product_id": p.id,
+        "source": p.source.lower(),
+        "brand": p.brand.lower() if p.brand else None,
+        "category": p.category,
+        "gender": p.gender,
+        "colour": p.colour,
+        "price": p.price,
+    }
+
+
+def dense_text(p: Product) -> str:
+    """What the text vector encodes: the listing title, the most reliable text a listing has."""
+    return p.title
+
+
+def lexical_text(p: Product) -> str:
+    return " ".join(x for x in (p.title, p.brand, p.category, p.colour, p.gender) if x)
+
+
+def ensure_collection(index: VectorIndex, encoder: Encoder, alias: str) -> str:
+    """Create the model's collection if needed; point the alias at it when no model is live yet."""
+    name = collection_name(encoder)
+    index.create_collection(name, encoder.dim)
+    if index.resolve_alias(alias) is None:
+        index.set_alias(alias, name)
+    return name
+
+
+def _load_photos(products: Sequence[Product], media_dir: Path) -> list[Image.Image | None]:
+    photos: list[Image.Image | None] = []
+    for p in products:
+        try:
+            photos.append(load_stored(media_dir, p.image_path) if p.image_path else None)
+        except OSError as exc:  # a stored photo gone missing: index the text, report it
+            log.warning("photo of product %s unreadable: %s", p.id, exc)
+            photos.append(None)
+    return photos
+
+
+def build_points(products: Sequence[Product], encoder: Encoder, media_dir: Path) -> list[PointData]:
+    """Embed a batch: one image call and one text call for the whole batch."""
+    photos = _load_photos(products, media_dir)
+    with_photo = [i for i, ph in enumerate(photos) if ph is not None]
+    image_vecs = encoder.encode_images([photos[i] for i in with_photo])  # type: ignore[misc]
+    text_vecs = encoder.encode_texts([dense_text(p) for p in products])
+    image_of = {i: image_vecs[k] for k, i in enumerate(with_photo)}
+    points = []
+    for i, p in enumerate(products):
+        vectors = {"text": text_vecs[i]}
+        if i in image_of:
+            vectors["image"] = image_of[i]
+        points.append(
+            PointData(
+                id=p.point_id,
+                vectors=vectors,
+                sparse=lexical.document_vector(lexical_text(p)),
+                payload=payload(p),
+            )
+        )
+    return points
