@@ -1,0 +1,178 @@
+"""Product photo validation and content-addressed storage.
+
+Every photo, from a feed or an upload, passes `validate_image` before anything decodes it for
+real: the size and format are sniffed from the bytes and the header, so a decompression bomb
+or a disguised file is refused before it costs memory. What survives is stored once per
+content hash as a normalised RGB JPEG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ingest.records import is_url
+
+# MPO is how Pillow names the multi-picture JPEGs many phone cameras write.
+ALLOWED_FORMATS: frozenset[str] = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"})
+JPEG_QUALITY = 90
+# Signatures of the accepted formats: bytes that start like one but that Pillow cannot
+# identify are a damaged photo, not some other kind of file.
+_MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
+_STORED = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.jpg")
+
+
+class ImageRejected(Exception):
+    """The bytes are not a usable product photo; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ValidatedImage:
+    image: Image.Image  # RGB, upright, no transparency
+    sha256: str  # of the original bytes: the same upload is stored once
+    width: int
+    height: int
+    format: str  # as sniffed from the content, e.g. "JPEG"
+
+
+def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int) -> ValidatedImage:
+    """Decode `data` safely into an upright RGB image, or raise ImageRejected with the reason."""
+    raw = _read(data, max_bytes)
+    if not raw:
+        raise ImageRejected("empty file")
+    if len(raw) > max_bytes:
+        raise ImageRejected(f"too large: {len(raw)} bytes, limit {max_bytes}")
+    # Our own pixel check runs on the header, before load(); Pillow's global bomb limit is
+    # left alone (it is process-wide state) and only backs ours up.
+    image = _open(raw, max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(f"corrupt or truncated image: {exc}") from exc
+    rgb = to_rgb(_upright(image))
+    return ValidatedImage(
+        image=rgb,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        width=rgb.width,
+        height=rgb.height,
+        format=str(image.format),
+    )
+
+
+def _read(data: bytes | Path | str, max_bytes: int) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str) and is_url(data):
+        # Fetching belongs to the marketplace connectors (timeouts, robots, retries).
+        raise ImageRejected("remote images are not fetched yet")
+    path = Path(data)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:  # refuse before reading a huge file into memory
+            raise ImageRejected(f"too large: {size} bytes, limit {max_bytes}")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ImageRejected(f"file not found: {path}") from exc
+    except (IsADirectoryError, PermissionError, OSError) as exc:
+        raise ImageRejected(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def _open(raw: bytes, max_pixels: int) -> Image.Image:
+    """Identify the format and size from the header only; nothing is decoded yet."""
+    try:
+        image = Image.open(io.BytesIO(raw))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # The Warning is only raised where a process runs with warnings as errors.
+        raise ImageRejected(f"too many pixels (decompression bomb?): {exc}") from exc
+    except UnidentifiedImageError as exc:
+        claimed = _claimed_format(raw)
+        if claimed:
+            raise ImageRejected(f"corrupt or truncated image: unreadable {claimed} header") from exc
+        raise ImageRejected("not an image (unrecognised content)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(f"corrupt or truncated image: {exc}") from exc
+    if image.format not in ALLOWED_FORMATS:
+        raise ImageRejected(f"unsupported image format: {image.format}")
+    pixels = image.width * image.height
+    if pixels > max_pixels:
+        raise ImageRejected(f"too many pixels (decompression bomb?): {pixels}, limit {max_pixels}")
+    if pixels == 0:
+        raise ImageRejected("corrupt or truncated image: zero size")
+    return image
+
+
+def _claimed_format(raw: bytes) -> str | None:
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in _MAGIC.items() if raw.startswith(magic)), None)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+        # A malformed EXIF block should not cost a good photo: keep it as stored.
+        return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB, with transparency flattened onto white (product shots are on white)."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # convert("L") would clip 16-bit values at 255 (a white image); scale them instead.
+        values = np.asarray(image, dtype=np.uint32)
+        shift = 8 if values.max(initial=0) > 255 else 0
+        image = Image.fromarray((values >> shift).astype(np.uint8), mode="L")
+    if (image.mode == "P" and "transparency" in image.info) or image.mode in ("PA", "LA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        canvas = Image.new("RGB", image.size, (255, 255, 255))
+        canvas.paste(image, mask=image.getchannel("A"))
+        return canvas
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def stored_path(sha256: str) -> str:
+    """Relative path of a stored photo: two hex digits of fan-out keep folders small."""
+    return f"{sha256[:2]}/{sha256}.jpg"
+
+
+def store_image(v: ValidatedImage, media_dir: Path) -> str:
+    """Save `v` as a JPEG under media_dir by content hash; returns the relative path.
+
+    Idempotent (an existing file is kept) and atomic (write to a temporary file, then
+    rename), so two workers storing the same photo never leave a half-written file.
+    """
+    rel = stored_path(v.sha256)
+    target = media_dir / rel
+    if target.exists():
+        return rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            v.image.save(handle, format="JPEG", quality=JPEG_QUALITY)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return rel
+
+
+def load_stored(media_dir: Path, rel: str) -> Image.Image:
+    """Open a stored photo as RGB. `rel` must be a path store_image returned (no traversal)."""
+    if not _STORED.fullmatch(rel):
+        raise ValueError(f"not a stored image path: {rel!r}")
+    with Image.open(media_dir / rel) as image:
+        return image.convert("RGB")
