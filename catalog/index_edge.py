@@ -147,6 +147,7 @@ class EdgeIndex(BaseIndex):
                 raise ValueError(f"{name!r} is an alias")
             path = self._dir(name)
             if name in self._shards:
+                self._check_dim(name, self._shards[name], dim)
                 return
             if path.is_dir():
                 # Idempotent, but not blind: loading with the config checks the dimension.
@@ -159,6 +160,15 @@ class EdgeIndex(BaseIndex):
             for key, kind in PAYLOAD_SCHEMA.items():
                 shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA_TYPES[kind]))
             self._shards[name] = shard
+
+    @staticmethod
+    def _check_dim(name: str, shard: qe.EdgeShard, dim: int) -> None:
+        # An open shard can't be re-loaded with a config to compare; a 1-hit probe query makes
+        # the engine check the dimension instead.
+        try:
+            shard.query(qe.QueryRequest(limit=1, query=qe.Query.Nearest([1.0] * dim, using=DENSE_VECTORS[0])))
+        except Exception as e:
+            raise ValueError(f"collection {name!r} exists with another layout: {e}") from e
 
     def collection_exists(self, name: str) -> bool:
         return self._dir(self._resolve(name)).is_dir()

@@ -99,8 +99,15 @@ class QdrantClientIndex(BaseIndex):
         self.hnsw_ef = hnsw_ef
         self.is_local = url is None and (location == ":memory:" or path is not None)
         try:
+            # No version handshake at construction: it blocks start-up for seconds while a server
+            # is down, and the API must start and answer 503 until Qdrant is back.
             self.client = QdrantClient(
-                location=location, url=url, api_key=api_key, path=path, timeout=timeout
+                location=location,
+                url=url,
+                api_key=api_key,
+                path=path,
+                timeout=timeout,
+                **({} if self.is_local else {"check_compatibility": False}),
             )
         except RuntimeError as e:  # local path already held by another process
             raise IndexUnavailable(str(e)) from e
@@ -286,8 +293,9 @@ class QdrantClientIndex(BaseIndex):
 
     # -- search ---------------------------------------------------------------------------
 
-    def _params(self, exact: bool) -> models.SearchParams:
-        return models.SearchParams(hnsw_ef=self.hnsw_ef, exact=exact)
+    def _params(self, exact: bool) -> models.SearchParams | None:
+        # Local mode is always exact and warns on every query that gets search params.
+        return None if self.is_local else models.SearchParams(hnsw_ef=self.hnsw_ef, exact=exact)
 
     def _hits(self, points: list[models.ScoredPoint]) -> list[Hit]:
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
