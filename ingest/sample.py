@@ -62,7 +62,11 @@ def generate_sample_catalog(out_dir: Path, n: int = 60, seed: int = 0) -> Path:
     rows = [_product(rng, 10_001 + i) for i in range(n)]
     for row in rows:
         shape = ARTICLE_TYPES[row["articleType"]][0]
-        draw_shoe(shape, COLOURS[row["baseColour"]]).save(out_dir / row["image"], quality=90)
+        # Shade and position vary a little per product, as in real shots of one colourway.
+        shade = row["id"] * 7 % 13 - 6
+        r, g, b = (min(255, max(0, c + shade)) for c in COLOURS[row["baseColour"]])
+        photo = draw_shoe(shape, (r, g, b), variant=row["id"])
+        photo.save(out_dir / row["image"], quality=90)
     path = out_dir / "styles.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)

@@ -74,8 +74,14 @@ SHAPES = {
 }
 
 
-def draw_shoe(shape: str, fill: Colour, size: tuple[int, int] = (60, 80)) -> Image.Image:
-    """A white-background product photo of a `shape` shoe filled with `fill`, at `size`."""
+def draw_shoe(shape: str, fill: Colour, size: tuple[int, int] = (60, 80), variant: int = 0) -> Image.Image:
+    """A white-background product photo of a `shape` shoe filled with `fill`, at `size`.
+
+    `variant` shifts the shoe by a few pixels, as real product shots differ, so two products
+    of the same kind and colour do not get byte-identical photos.
+    """
+    drawn = Image.new("RGB", CANVAS, (255, 255, 255))
+    SHAPES[shape](ImageDraw.Draw(drawn), fill)
     image = Image.new("RGB", CANVAS, (255, 255, 255))
-    SHAPES[shape](ImageDraw.Draw(image), fill)
+    image.paste(drawn, ((variant % 5 - 2) * 4, (variant // 5 % 5 - 2) * 4))
     return image.resize(size, Image.Resampling.LANCZOS)
