@@ -158,3 +158,12 @@ def test_record_validation() -> None:
     with pytest.raises(ValueError, match="greater than or equal"):
         ProductRecord(source="s", source_id="1", title="t", price=-1)
     assert ProductRecord(source="s", source_id="1", title="t", brand="BITIS").brand_key == "bitis"
+
+
+def test_summarise_feed(catalog: Path) -> None:
+    from ingest.report import summarise_feed
+
+    summary = summarise_feed(catalog, images=True)
+    assert (summary["records"], summary["feed_errors"], summary["unmapped"]) == (30, 0, {})
+    assert summary["images"] == {"ok": 30}
+    assert summary["distinct"]["gender"] <= 5
