@@ -51,3 +51,18 @@ def test_get_encoder_caches_per_name_and_device() -> None:
     assert get_encoder("base", "cpu") is get_encoder("base", "cpu")
     assert get_encoder("base", "cpu") is not get_encoder("base", "auto")
     get_encoder.cache_clear()
+
+
+def test_open_clip_names_parse_and_explain_the_optional_dependency() -> None:
+    from encoder.open_clip_encoder import OpenClipEncoder
+
+    encoder = create_encoder("open_clip:ViT-B-32:/models/clip:v2.bin", device="cpu")
+    assert isinstance(encoder, OpenClipEncoder)
+    assert (encoder.arch, encoder.pretrained) == ("ViT-B-32", "/models/clip:v2.bin")
+    with pytest.raises(ValueError, match=r"open_clip:<arch>"):
+        create_encoder("open_clip:ViT-B-32")
+    try:
+        import open_clip  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install open_clip_torch"):
+            encoder.encode_texts(["red shoes"])
