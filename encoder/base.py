@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,8 @@ class Encoder(ABC):
     def __init__(self, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self._loaded = False
+        # API request threads share one cached encoder: the first calls must not load twice.
+        self._load_lock = threading.Lock()
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -97,8 +100,10 @@ class Encoder(ABC):
     def ensure_loaded(self) -> Encoder:
         """Load the weights now instead of on first use (e.g. at worker start)."""
         if not self._loaded:
-            self._load()
-            self._loaded = True
+            with self._load_lock:
+                if not self._loaded:
+                    self._load()
+                    self._loaded = True
         return self
 
     def encode_images(self, images: Sequence[Image.Image], batch_size: int | None = None) -> np.ndarray:
