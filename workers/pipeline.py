@@ -10,14 +10,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ingest.feeds import FeedError, read_feed
-from ingest.images import ImageRejected, store_image, validate_image
-
 from catalog import repository
 from catalog.repository import Change
 from catalog.vector_index import point_id
 from clipshoe.runtime import Runtime
-from ingest.normalise import normalise_brand, normalise_category, normalise_colour, normalise_gender
+from ingest.feeds import FeedError, read_feed
+from ingest.images import ImageRejected, store_image, validate_image
 from ingest.records import ProductRecord
 from search import indexing
 
@@ -25,19 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def record_fields(rec: ProductRecord) -> dict[str, Any]:
-    return {
-        "title": rec.title.strip(),
-        "brand": normalise_brand(rec.brand) if rec.brand else None,
-        "price": rec.price,
-        "currency": rec.currency,
-        "category": normalise_category(rec.category) if rec.category else None,
-        "gender": normalise_gender(rec.gender) if rec.gender else None,
-        "colour": normalise_colour(rec.colour) if rec.colour else None,
-        "description": rec.description,
-        "attributes": rec.attributes,
-        "url": rec.url,
-        "image_source": rec.image,
-    }
+    """Catalogue columns of a record (readers already normalised it)."""
+    return {**rec.model_dump(exclude={"source", "source_id", "image"}), "image_source": rec.image}
 
 
 def _store_photo(rt: Runtime, image: str) -> tuple[str, str]:

@@ -1,0 +1,152 @@
+"""Search through the API over a catalogue ingested by the real worker."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.usefixtures("catalogue")
+
+
+def _satisfies(hit: dict, params: dict) -> bool:
+    def any_of(key: str, field: str) -> bool:
+        wanted = params.get(key)
+        if not wanted:
+            return True
+        values = [wanted] if isinstance(wanted, str) else wanted
+        return (hit[field] or "").lower() in {v.lower() for v in values}
+
+    price_ok = (params.get("price_min") is None or hit["price"] >= params["price_min"]) and (
+        params.get("price_max") is None or hit["price"] <= params["price_max"]
+    )
+    return price_ok and all(any_of(k, k) for k in ("brand", "category", "gender", "colour"))
+
+
+def test_text_search_returns_products_with_every_field(client) -> None:
+    r = client.get("/search", params={"q": "black sports shoes"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["mode"] == "hybrid" and body["hits"]
+    for h in body["hits"]:
+        assert {
+            "id",
+            "title",
+            "brand",
+            "price",
+            "currency",
+            "category",
+            "gender",
+            "colour",
+            "photo_url",
+            "score",
+        } <= h.keys()
+    photo = client.get(body["hits"][0]["photo_url"])
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+
+
+def test_every_hit_satisfies_random_filters(client, catalogue) -> None:
+    rows = catalogue["rows"]
+    rng = random.Random(3)
+    brands = sorted({r["brandName"] for r in rows})
+    genders = sorted({r["gender"] for r in rows})
+    for _ in range(40):
+        params: dict = {
+            "q": rng.choice(["shoes", "black sneakers", "giày thể thao nam", "heels"]),
+            "limit": 50,
+        }
+        if rng.random() < 0.6:
+            params["brand"] = rng.sample(brands, rng.randint(1, 3))
+        if rng.random() < 0.4:
+            params["gender"] = rng.choice(genders)
+        if rng.random() < 0.5:
+            params["price_max"] = rng.choice([1000, 3000, 6000])
+        if rng.random() < 0.3:
+            params["price_min"] = rng.choice([500, 2000])
+            params["price_max"] = max(params.get("price_max", 0), params["price_min"] + 1000)
+        body = client.get("/search", params=params).json()
+        assert all(_satisfies(h, params) for h in body["hits"]), (params, body["hits"])
+
+
+def test_filtered_search_finds_exactly_the_matching_products(client, catalogue) -> None:
+    rows = [r for r in catalogue["rows"] if r["id"] != catalogue["broken"]["id"]]
+    brand = rows[0]["brandName"]
+    expected = {r["id"] for r in rows if r["brandName"] == brand and float(r["price"]) <= 5000}
+    body = client.get(
+        "/search",
+        params={"q": "shoes", "brand": brand.upper(), "price_max": 5000, "limit": 100, "mode": "dense"},
+    ).json()
+    assert {h["source_id"] for h in body["hits"]} == expected
+
+
+def test_photo_search_finds_the_same_product_first(client, catalogue) -> None:
+    row = catalogue["rows"][0]
+    data = (catalogue["feed"].parent / row["image"]).read_bytes()
+    r = client.post("/search/image", files={"file": ("shoe.jpg", data, "image/jpeg")}, params={"limit": 5})
+    assert r.status_code == 200, r.text
+    assert r.json()["hits"][0]["source_id"] == row["id"]
+
+
+def test_photo_search_applies_filters(client, catalogue) -> None:
+    row = catalogue["rows"][0]
+    data = (catalogue["feed"].parent / row["image"]).read_bytes()
+    params = {"gender": "women", "price_max": 4000, "limit": 50}
+    hits = client.post("/search/image", files={"file": ("s.jpg", data)}, params=params).json()["hits"]
+    assert all(_satisfies(h, params) for h in hits)
+
+
+def test_product_detail_photo_and_similar(client) -> None:
+    hit = client.get("/search", params={"q": "shoes", "limit": 1}).json()["hits"][0]
+    detail = client.get(f"/products/{hit['id']}").json()
+    assert detail["title"] == hit["title"] and "description" in detail
+    similar = client.get(f"/products/{hit['id']}/similar", params={"limit": 10}).json()["hits"]
+    assert similar and hit["id"] not in {h["id"] for h in similar}
+    assert client.get("/products/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "fragment"),
+    [
+        ({"q": "shoes", "price_min": 5000, "price_max": 100}, 422, "price_min"),
+        ({"q": "shoes", "price_max": -3}, 422, "price_max"),
+        ({"q": "shoes", "limit": 0}, 422, "limit"),
+        ({"q": "shoes", "limit": "many"}, 422, "limit"),
+        ({"q": "shoes", "gender": "robots"}, 422, "gender"),
+        ({"q": "shoes", "mode": "telepathy"}, 422, "mode"),
+        ({}, 422, "q"),
+        ({"q": "   "}, 422, "q"),
+    ],
+)
+def test_bad_parameters_get_a_clear_4xx(client, params, status, fragment) -> None:
+    r = client.get("/search", params=params)
+    assert r.status_code == status
+    assert fragment in r.text
+
+
+def test_unusable_uploads_are_rejected_with_a_reason(client) -> None:
+    r = client.post("/search/image", files={"file": ("x.jpg", b"definitely not a photo")})
+    assert r.status_code == 400 and "unusable photo" in r.json()["detail"]
+    r = client.post("/search/image", files={"file": ("x.jpg", b"")})
+    assert r.status_code == 400
+    big = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(big, "PNG")
+    huge = big.getvalue() + b"\0" * (11 * 1024 * 1024)
+    assert client.post("/search/image", files={"file": ("x.png", huge)}).status_code == 413
+    assert client.post("/search/image").status_code == 422
+
+
+def test_ingest_job_errors_are_clear(client, tmp_path) -> None:
+    r = client.post("/ingest/jobs", json={"feed": str(tmp_path / "missing.csv")})
+    assert r.status_code == 400 and "not found" in r.json()["detail"]
+    assert client.get("/ingest/jobs/424242").status_code == 404
+    bad = tmp_path / "feed.jsonl"
+    bad.write_text("{not json\n")
+    r = client.post("/ingest/jobs", json={"feed": str(bad), "format": "xml"})
+    assert r.status_code == 422
+
+
+def test_healthz(client) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["products"] >= 49 and body["indexed_points"] >= 49
