@@ -1,0 +1,152 @@
+"""Commands that set up, load and serve the catalogue: migrate, sample, ingest, serve, demo, worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from clipshoe.commands import setup_logging
+
+app = typer.Typer()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the catalogue database schema (alembic upgrade head)."""
+    from catalog.db import migrate as run_migrations
+
+    setup_logging()
+    run_migrations()
+    typer.echo("database is at the latest schema")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Argument(help="Folder to write the sample catalogue to.")] = Path(
+        "var/sample"
+    ),
+    n: Annotated[int, typer.Option(help="Number of products.")] = 60,
+) -> None:
+    """Generate a small sample catalogue (styles.csv layout + drawn photos)."""
+    from ingest.sample import generate_sample_catalog
+
+    typer.echo(generate_sample_catalog(out, n=n))
+
+
+def _wait_for_job(job_id: int) -> None:
+    from catalog import repository
+    from catalog.models import JobStatus
+    from clipshoe.runtime import get_runtime
+
+    rt = get_runtime()
+    bar = tqdm(desc=f"ingest job {job_id}", unit="batch")
+    while True:
+        with rt.sessions() as s:
+            job = repository.get_job(s, job_id)
+            assert job is not None
+            bar.total, bar.n = job.batches_total or None, job.batches_done
+            bar.set_postfix(indexed=job.indexed, unchanged=job.unchanged, failed=job.failed)
+            bar.refresh()
+            if job.status in (JobStatus.completed, JobStatus.failed):
+                bar.close()
+                typer.echo(
+                    f"job {job.id} {job.status}: {job.total} read, {job.indexed} indexed, "
+                    f"{job.unchanged} unchanged, {job.failed} failed"
+                    + (f" ({job.message})" if job.message else "")
+                )
+                for e in repository.job_errors(s, job_id, limit=10):
+                    typer.echo(f"  line {e.line} [{e.source_id}] {e.stage}: {e.reason}")
+                if job.status == JobStatus.failed:
+                    raise typer.Exit(1)
+                return
+        time.sleep(0.5)
+
+
+def run_ingest(feed: Path, fmt: str | None = None, source: str | None = None) -> int:
+    from catalog import repository
+    from catalog.db import migrate as run_migrations
+    from clipshoe.runtime import get_runtime
+    from workers.dispatch import submit_job
+
+    rt = get_runtime()
+    run_migrations(rt.settings)
+    with rt.sessions.begin() as s:
+        job = repository.create_job(s, str(feed.resolve()), fmt, source)
+    submit_job(rt, job.id)
+    _wait_for_job(job.id)
+    return job.id
+
+
+@app.command()
+def ingest(
+    feed: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="styles.csv or JSONL feed.")],
+    format: Annotated[str | None, typer.Option(help="myntra or jsonl; detected if omitted.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name for JSONL feeds.")] = None,
+) -> None:
+    """Ingest a feed: in-process when embedded, through the workers when a broker is set."""
+    setup_logging()
+    run_ingest(feed, format, source)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
+) -> None:
+    """Serve the API (and, embedded, run ingest jobs in this process)."""
+    import uvicorn
+
+    from api.main import create_app
+    from catalog.db import migrate as run_migrations
+    from clipshoe.runtime import get_runtime
+
+    setup_logging()
+    rt = get_runtime()
+    run_migrations(rt.settings)
+    uvicorn.run(
+        create_app(), host=host or rt.settings.api.host, port=port or rt.settings.api.port, log_level="info"
+    )
+
+
+@app.command()
+def demo(
+    catalog: Annotated[
+        Path | None, typer.Option(help="A styles.csv or JSONL feed; default: a generated sample.")
+    ] = None,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+) -> None:
+    """Set everything up embedded (no Docker), load a catalogue, serve on http://127.0.0.1:8000."""
+    from clipshoe.runtime import get_runtime
+    from ingest.sample import generate_sample_catalog
+
+    setup_logging()
+    rt = get_runtime()
+    if catalog is None:
+        catalog = rt.settings.data_dir / "sample" / "styles.csv"
+        if not catalog.exists():
+            catalog = generate_sample_catalog(catalog.parent)
+    started = time.perf_counter()
+    run_ingest(catalog)
+    typer.echo(f"catalogue ready in {time.perf_counter() - started:.1f}s")
+    if serve_api:
+        serve(host, port)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = "ingest,encode",
+    concurrency: Annotated[int, typer.Option(help="Worker processes (one per GPU for encode).")] = 1,
+) -> None:
+    """Run a Celery worker (needs CLIPSHOE_BROKER__URL and, for several processes, a Qdrant server)."""
+    from clipshoe.settings import get_settings
+    from workers.celery_app import celery_app
+
+    if get_settings().embedded:
+        typer.echo("no broker configured: set CLIPSHOE_BROKER__URL (e.g. redis://127.0.0.1:6379/0)", err=True)
+        raise typer.Exit(2)
+    celery_app.worker_main(["worker", "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"])
