@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from clipshoe.commands import serving
+from clipshoe.commands import evaluation, serving
 
 app = typer.Typer(
     help="ClipShoe: shoe search by text or photo.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.registered_commands += serving.app.registered_commands
+app.add_typer(evaluation.app, name="eval")
 
 if __name__ == "__main__":
     app()
