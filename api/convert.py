@@ -5,10 +5,19 @@ from __future__ import annotations
 from fastapi import Request
 
 from api.deps import photo_url
-from api.schemas import AppliedFilters, Hit, IngestErrorOut, IngestJobOut, ProductDetail, ProductOut
+from api.schemas import (
+    AppliedFilters,
+    Hit,
+    IngestErrorOut,
+    IngestJobOut,
+    ProductDetail,
+    ProductOut,
+    SearchResponse,
+    UnderstoodOut,
+)
 from catalog.models import IngestError, IngestJob, Product
 from catalog.vector_index import SearchFilter
-from search.service import SearchHit
+from search.service import SearchHit, SearchResult
 
 
 def product_out(request: Request, p: Product) -> ProductOut:
@@ -74,4 +83,26 @@ def job_out(job: IngestJob, errors: list[IngestError] | None = None) -> IngestJo
             IngestErrorOut(line=e.line, source_id=e.source_id, stage=e.stage, reason=e.reason)
             for e in errors or []
         ],
+    )
+
+
+def search_response(
+    request: Request,
+    result: SearchResult,
+    *,
+    query: str | None,
+    mode: str,
+    model: str,
+    limit: int,
+    offset: int,
+) -> SearchResponse:
+    return SearchResponse(
+        query=query,
+        mode=mode,
+        model=model,
+        filters=filters_out(result.filters),
+        limit=limit,
+        offset=offset,
+        understood=[UnderstoodOut(kind=u.kind, value=u.value, phrase=u.phrase) for u in result.understood],
+        hits=[hit_out(request, h) for h in result.hits],
     )

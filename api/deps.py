@@ -30,7 +30,7 @@ SessionDep = Annotated[Session, Depends(session)]
 
 
 def search_service(rt: RuntimeDep) -> SearchService:
-    return SearchService(rt.index, rt.encoder, rt.sessions, rt.alias)
+    return rt.search
 
 
 SearchDep = Annotated[SearchService, Depends(search_service)]

@@ -43,11 +43,18 @@ class AppliedFilters(BaseModel):
     price_max: float | None = None
 
 
+class UnderstoodOut(BaseModel):
+    kind: str = Field(description="price_min, price_max, gender, colour, category or brand.")
+    value: str | float
+    phrase: str = Field(description="The words of the query it came from.")
+
+
 class SearchResponse(BaseModel):
     query: str | None
     mode: str
     model: str
-    filters: AppliedFilters
+    filters: AppliedFilters = Field(description="Filters applied: the caller's plus those understood.")
+    understood: list[UnderstoodOut] = Field([], description="Intent read from the query text.")
     limit: int
     offset: int
     hits: list[Hit]

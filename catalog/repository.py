@@ -78,6 +78,12 @@ def iter_product_ids(session: Session, batch: int = 1000) -> Iterable[list[int]]
         last = ids[-1]
 
 
+def distinct_brands(session: Session) -> list[str]:
+    return [
+        b for b in session.scalars(select(Product.brand).where(Product.brand.is_not(None)).distinct()) if b
+    ]
+
+
 def count_products(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Product)) or 0
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from encoder.registry import get_encoder
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import session_factory
 from catalog.vector_index import VectorIndex, open_index
 from clipshoe.settings import Settings, get_settings
 from encoder.base import Encoder
+from encoder.registry import get_encoder
+from search.service import SearchService
 
 
 class Runtime:
@@ -36,6 +37,10 @@ class Runtime:
     def encoder(self) -> Encoder:
         with self._lock:
             return get_encoder(self.settings.encoder.model, self.settings.encoder.device)
+
+    @cached_property
+    def search(self) -> SearchService:
+        return SearchService(self.index, self.encoder, self.sessions, self.alias)
 
     @property
     def alias(self) -> str:

@@ -1,11 +1,13 @@
-"""Search: query → vectors → the index (filtered, fused) → products from the SQL store.
+"""Search: query → intent + vectors → the index (filtered, fused) → products from the SQL store.
 
 The API and `clipshoe eval` both call this, so what is evaluated is what is served.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from PIL import Image
@@ -15,20 +17,73 @@ from catalog import repository
 from catalog.models import Product
 from catalog.vector_index import CollectionNotFound, SearchFilter, VectorIndex, VectorQuery
 from encoder.base import Encoder
+from ingest.normalise import folded_key
 from search import lexical
+from search.query import Kind, ParsedQuery, Understood, parse_query
 
 
 class Mode(StrEnum):
     image = "image"  # the query against product photos only: the encoder's cross-modal test
     dense = "dense"  # every dense vector (photo and title)
     lexical = "lexical"  # sparse lexical only
-    hybrid = "hybrid"  # dense + lexical, fused with RRF: what the API serves by default
+    hybrid = "hybrid"  # dense + lexical + query understanding, fused with RRF: what the API serves
+
+
+# A shopper who asks for men's shoes is shown unisex ones too.
+GENDER_WITH_UNISEX = {"men": ("men", "unisex"), "women": ("women", "unisex")}
 
 
 @dataclass
 class SearchHit:
     product: Product
     score: float
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    filters: SearchFilter  # what was applied: the caller's filters plus the understood ones
+    understood: list[Understood] = field(default_factory=list)
+
+
+class BrandVocabulary:
+    """The catalogue's brand names for query understanding, refreshed at most once a minute."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0):
+        self._sessions, self._ttl = sessions, ttl
+        self._brands: dict[str, str] = {}
+        self._loaded = -float("inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, str]:
+        with self._lock:
+            if time.monotonic() - self._loaded > self._ttl:
+                with self._sessions() as s:
+                    names = repository.distinct_brands(s)
+                # Two-letter keys ("hm") would fire on ordinary words; brands that short are rare.
+                self._brands = {k: n for n in names if len(k := folded_key(n)) >= 3}
+                self._loaded = time.monotonic()
+            return self._brands
+
+
+def apply_intent(flt: SearchFilter, parsed: ParsedQuery, ignore: frozenset[str]) -> SearchFilter:
+    """Understood values fill the filters the caller left empty; the caller's own always win."""
+    changes: dict[str, object] = {}
+
+    def wanted(kind: Kind) -> list:
+        return [] if kind in ignore else parsed.values(kind)
+
+    if not flt.brand and (brands := wanted("brand")):
+        changes["brand"] = tuple(str(b).lower() for b in brands)
+    if not flt.gender and (genders := wanted("gender")):
+        changes["gender"] = tuple(dict.fromkeys(g for x in genders for g in GENDER_WITH_UNISEX.get(x, (x,))))
+    if not flt.colour and (colours := wanted("colour")):
+        changes["colour"] = tuple(colours)
+    if flt.price_min is None and (lo := wanted("price_min")):
+        changes["price_min"] = float(lo[0])
+    if flt.price_max is None and (hi := wanted("price_max")):
+        changes["price_max"] = float(hi[0])
+    return replace(flt, **changes) if changes else flt
 
 
 class SearchService:
@@ -39,6 +94,7 @@ class SearchService:
         self.encoder = encoder
         self.sessions = sessions
         self.collection = collection  # usually the live alias
+        self.brands = BrandVocabulary(sessions)
 
     def text_queries(self, text: str, mode: Mode) -> list[VectorQuery]:
         queries: list[VectorQuery] = []
@@ -64,22 +120,32 @@ class SearchService:
         mode: Mode = Mode.hybrid,
         limit: int = 20,
         offset: int = 0,
-    ) -> list[SearchHit]:
+        understand: bool = True,
+        ignore: frozenset[str] = frozenset(),
+    ) -> SearchResult:
+        flt = flt or SearchFilter()
         queries: list[VectorQuery] = []
-        if text and text.strip():
-            queries += self.text_queries(text.strip(), mode)
+        understood: list[Understood] = []
+        text = (text or "").strip()
+        if text:
+            # Intent is part of what hybrid serves; the single-signal modes measure the signals alone.
+            if understand and mode == Mode.hybrid:
+                parsed = parse_query(text, self.brands.get())
+                understood = [u for u in parsed.understood if u.kind not in ignore]
+                flt = apply_intent(flt, parsed, ignore)
+                text = parsed.text
+            queries += self.text_queries(text, mode)
         if image is not None:
             queries += self.image_queries(image)
         if not queries:
-            return []
-        return self._run(queries, flt, limit, offset)
+            return SearchResult([], flt, understood)
+        return SearchResult(self._run(queries, flt, limit, offset), flt, understood)
 
     def similar(
         self, product: Product, flt: SearchFilter | None = None, limit: int = 20, offset: int = 0
     ) -> list[SearchHit]:
         """Products that look like this one (its photo vector), itself left out."""
-        base = flt or SearchFilter()
-        flt = SearchFilter(**{**base.__dict__, "exclude_ids": (*base.exclude_ids, product.point_id)})
+        flt = (flt or SearchFilter()).with_excluded([product.point_id])
         using = "image" if product.image_path else "text"
         return self._run([VectorQuery(using=using, point_id=product.point_id)], flt, limit, offset)
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
-from api.convert import filters_out, hit_out, product_detail
+from api.convert import product_detail, search_response
 from api.deps import FilterDep, RuntimeDep, SearchDep, SessionDep
 from api.schemas import ProductDetail, SearchResponse
 from catalog import repository
 from catalog.models import Product
-from search.service import Mode
+from search.service import Mode, SearchResult
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -55,13 +55,7 @@ def similar_products(
 ) -> SearchResponse:
     """Shoes that look like this one, itself left out."""
     p = _product(session, product_id)
-    hits = service.similar(p, flt=flt, limit=limit, offset=offset)
-    return SearchResponse(
-        query=None,
-        mode=Mode.image,
-        model=service.encoder.name,
-        filters=filters_out(flt),
-        limit=limit,
-        offset=offset,
-        hits=[hit_out(request, h) for h in hits],
+    result = SearchResult(service.similar(p, flt=flt, limit=limit, offset=offset), flt)
+    return search_response(
+        request, result, query=None, mode=Mode.image, model=service.encoder.name, limit=limit, offset=offset
     )

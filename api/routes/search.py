@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from ingest.images import ImageRejected, validate_image
 
-from api.convert import filters_out, hit_out
+from api.convert import search_response
 from api.deps import FilterDep, RuntimeDep, SearchDep
 from api.schemas import SearchResponse
+from ingest.images import ImageRejected, validate_image
+from search.query import KINDS
 from search.service import Mode
 
 router = APIRouter(tags=["search"])
@@ -17,6 +18,16 @@ router = APIRouter(tags=["search"])
 Limit = Annotated[int, Query(ge=1, le=100, description="Results per page.")]
 Offset = Annotated[int, Query(ge=0, le=10_000, description="Results to skip (pagination).")]
 ModeParam = Annotated[Mode, Query(description="image, dense, lexical or hybrid (default).")]
+Understand = Annotated[bool, Query(description="Read filters (price, gender, colour, brand) from the text.")]
+Ignore = Annotated[list[str], Query(description=f"Understood kinds to drop: {', '.join(KINDS)}.")]
+
+
+def _ignored(ignore: list[str]) -> frozenset[str]:
+    kinds = {k.strip() for item in ignore for k in item.split(",") if k.strip()}
+    unknown = kinds - set(KINDS)
+    if unknown:
+        raise HTTPException(422, f"ignore: unknown kind {sorted(unknown)[0]!r}; use {', '.join(KINDS)}")
+    return frozenset(kinds)
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -28,19 +39,17 @@ def search_text(
     limit: Limit = 20,
     offset: Offset = 0,
     mode: ModeParam = Mode.hybrid,
+    understand: Understand = True,
+    ignore: Ignore = [],  # noqa: B006
 ) -> SearchResponse:
     """Search shoes by a description in English or Vietnamese, with optional filters."""
     if not q.strip():
         raise HTTPException(422, "q must contain some text")
-    hits = service.search(text=q, flt=flt, mode=mode, limit=limit, offset=offset)
-    return SearchResponse(
-        query=q,
-        mode=mode,
-        model=service.encoder.name,
-        filters=filters_out(flt),
-        limit=limit,
-        offset=offset,
-        hits=[hit_out(request, h) for h in hits],
+    result = service.search(
+        text=q, flt=flt, mode=mode, limit=limit, offset=offset, understand=understand, ignore=_ignored(ignore)
+    )
+    return search_response(
+        request, result, query=q, mode=mode, model=service.encoder.name, limit=limit, offset=offset
     )
 
 
@@ -56,8 +65,10 @@ async def search_image(
     ] = None,
     limit: Limit = 20,
     offset: Offset = 0,
+    understand: Understand = True,
+    ignore: Ignore = [],  # noqa: B006
 ) -> SearchResponse:
-    """Search shoes that look like an uploaded photo (optionally fused with text)."""
+    """Search shoes that look like an uploaded photo (optionally fused with text: "like this but red")."""
     cap = rt.settings.api.max_upload_bytes
     data = await file.read(cap + 1)
     if len(data) > cap:
@@ -66,13 +77,22 @@ async def search_image(
         photo = validate_image(data, max_bytes=cap, max_pixels=rt.settings.ingest.max_image_pixels)
     except ImageRejected as exc:
         raise HTTPException(400, f"unusable photo: {exc.reason}") from exc
-    hits = service.search(text=q, image=photo.image, flt=flt, mode=Mode.hybrid, limit=limit, offset=offset)
-    return SearchResponse(
+    result = service.search(
+        text=q,
+        image=photo.image,
+        flt=flt,
+        mode=Mode.hybrid,
+        limit=limit,
+        offset=offset,
+        understand=understand,
+        ignore=_ignored(ignore),
+    )
+    return search_response(
+        request,
+        result,
         query=q,
         mode="image" if not q else "hybrid",
         model=service.encoder.name,
-        filters=filters_out(flt),
         limit=limit,
         offset=offset,
-        hits=[hit_out(request, h) for h in hits],
     )

@@ -150,3 +150,29 @@ def test_ingest_job_errors_are_clear(client, tmp_path) -> None:
 def test_healthz(client) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["products"] >= 49 and body["indexed_points"] >= 49
+
+
+def test_query_intent_becomes_filters_and_can_be_overridden(client) -> None:
+    body = client.get("/search", params={"q": "giày nữ dưới 3000", "limit": 50}).json()
+    kinds = {(u["kind"], u["value"]) for u in body["understood"]}
+    assert ("gender", "women") in kinds and ("price_max", 3000) in kinds
+    assert body["filters"]["gender"] == ["women", "unisex"] and body["filters"]["price_max"] == 3000
+    assert body["hits"] and all(h["gender"] in ("women", "unisex") and h["price"] <= 3000 for h in body["hits"])
+
+    # The caller's explicit filter wins over the understood one.
+    body = client.get("/search", params={"q": "giay nu duoi 3000", "price_max": 9000, "limit": 50}).json()
+    assert body["filters"]["price_max"] == 9000
+
+    # Understood values can be switched off, one kind or all.
+    body = client.get("/search", params={"q": "giày nữ dưới 3000", "ignore": "price_max"}).json()
+    assert body["filters"]["price_max"] is None and body["filters"]["gender"] == ["women", "unisex"]
+    body = client.get("/search", params={"q": "giày nữ dưới 3000", "understand": False}).json()
+    assert body["understood"] == [] and body["filters"]["gender"] == []
+    assert client.get("/search", params={"q": "x", "ignore": "mood"}).status_code == 422
+
+
+def test_brand_names_from_the_catalogue_are_understood(client, catalogue) -> None:
+    brand = catalogue["rows"][0]["brandName"]
+    body = client.get("/search", params={"q": f"{brand.lower()} shoes", "limit": 50}).json()
+    assert ("brand", brand) in {(u["kind"], u["value"]) for u in body["understood"]}
+    assert body["hits"] and all(h["brand"] == brand for h in body["hits"])
