@@ -78,7 +78,7 @@ CATEGORY_SYNONYMS: dict[str, str] = {
     "giày búp bê": "flats", "giày bệt": "flats",
     "sandal": "sandals", "dép sandal": "sandals", "xăng đan": "sandals",
     "dép quai hậu": "sandals",
-    "sports sandal": "sports sandals", "sport sandals": "sports sandals",
+    "sports sandal": "sports sandals", "sport sandals": "sports sandals", "sandal thể thao": "sports sandals",
     "flip flop": "flip flops", "flipflops": "flip flops", "thongs": "flip flops",
     "dép xỏ ngón": "flip flops", "dép tông": "flip flops", "dép kẹp": "flip flops",
     "boot": "boots", "ankle boots": "boots", "chelsea boots": "boots", "bốt": "boots",
@@ -104,3 +104,22 @@ BRAND_CANONICAL: dict[str, str] = {
 BRAND_GENDER_SUFFIXES: frozenset[str] = frozenset(
     {"men", "women", "boys", "girls", "unisex", "kids", "teens"}
 )
+
+# The one Vietnamese name of each canonical value, as a Vietnamese listing would say it. Used
+# where ClipShoe writes Vietnamese itself (the lexical index, training captions), so English and
+# Vietnamese queries meet the same products. The synonym tables above go the other way.
+VIETNAMESE_NAMES: dict[str, str] = {
+    # categories
+    "casual shoes": "giày thời trang", "sports shoes": "giày thể thao", "formal shoes": "giày tây",
+    "heels": "giày cao gót", "flats": "giày búp bê", "sandals": "dép sandal",
+    "sports sandals": "sandal thể thao", "flip flops": "dép xỏ ngón", "sneakers": "giày sneaker",
+    "boots": "giày bốt", "loafers": "giày lười", "slippers": "dép lê",
+    # colours
+    "black": "đen", "white": "trắng", "off white": "trắng ngà", "grey": "xám", "silver": "bạc",
+    "brown": "nâu", "tan": "nâu bò", "beige": "be", "cream": "kem", "blue": "xanh dương",
+    "navy blue": "xanh navy", "teal": "xanh ngọc", "green": "xanh lá", "olive": "xanh rêu",
+    "red": "đỏ", "maroon": "đỏ đô", "pink": "hồng", "purple": "tím", "orange": "cam",
+    "yellow": "vàng", "gold": "vàng gold", "bronze": "đồng", "multi": "nhiều màu",
+    # genders
+    "men": "nam", "women": "nữ", "unisex": "unisex", "boys": "bé trai", "girls": "bé gái",
+}  # fmt: skip

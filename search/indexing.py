@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.images import load_stored
 from PIL import Image
 
 from catalog.models import Product
 from catalog.vector_index import PointData, VectorIndex
 from encoder.base import Encoder
+from ingest.images import load_stored
+from ingest.vocab import VIETNAMESE_NAMES
 from search import lexical
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,11 @@ def dense_text(p: Product) -> str:
 
 
 def lexical_text(p: Product) -> str:
-    return " ".join(x for x in (p.title, p.brand, p.category, p.colour, p.gender) if x)
+    """Title and attributes, each attribute in English and Vietnamese: a query in either language
+    meets the same products (diacritics are folded by the tokenizer)."""
+    attrs = [a for a in (p.category, p.colour, p.gender) if a]
+    words = [p.title, p.brand or "", *attrs, *(VIETNAMESE_NAMES.get(a, "") for a in attrs)]
+    return " ".join(w for w in words if w)
 
 
 def ensure_collection(index: VectorIndex, encoder: Encoder, alias: str) -> str:

@@ -157,7 +157,9 @@ def test_query_intent_becomes_filters_and_can_be_overridden(client) -> None:
     kinds = {(u["kind"], u["value"]) for u in body["understood"]}
     assert ("gender", "women") in kinds and ("price_max", 3000) in kinds
     assert body["filters"]["gender"] == ["women", "unisex"] and body["filters"]["price_max"] == 3000
-    assert body["hits"] and all(h["gender"] in ("women", "unisex") and h["price"] <= 3000 for h in body["hits"])
+    assert body["hits"] and all(
+        h["gender"] in ("women", "unisex") and h["price"] <= 3000 for h in body["hits"]
+    )
 
     # The caller's explicit filter wins over the understood one.
     body = client.get("/search", params={"q": "giay nu duoi 3000", "price_max": 9000, "limit": 50}).json()
