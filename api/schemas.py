@@ -97,3 +97,21 @@ class Health(BaseModel):
     model: str
     products: int
     indexed_points: int
+
+
+class PriceBucketOut(BaseModel):
+    min: float
+    max: float | None = Field(description="Exclusive upper bound; null for the open last bucket.")
+    count: int
+
+
+class FacetsResponse(BaseModel):
+    query: str | None
+    currency: str
+    filters: AppliedFilters
+    understood: list[UnderstoodOut] = []
+    brand: dict[str, int]
+    category: dict[str, int]
+    gender: dict[str, int]
+    colour: dict[str, int]
+    price: list[PriceBucketOut]

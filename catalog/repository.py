@@ -84,6 +84,12 @@ def distinct_brands(session: Session) -> list[str]:
     ]
 
 
+def main_currency(session: Session) -> str | None:
+    """The catalogue's most common currency (price facets are bucketed in it)."""
+    q = select(Product.currency).group_by(Product.currency).order_by(func.count().desc()).limit(1)
+    return session.scalar(q)
+
+
 def count_products(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Product)) or 0
 

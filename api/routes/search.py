@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 
-from api.convert import search_response
-from api.deps import FilterDep, RuntimeDep, SearchDep
-from api.schemas import SearchResponse
+from api.convert import filters_out, search_response
+from api.deps import FilterDep, RuntimeDep, SearchDep, SessionDep
+from api.schemas import FacetsResponse, PriceBucketOut, SearchResponse, UnderstoodOut
+from catalog import repository
 from ingest.images import ImageRejected, validate_image
-from search.query import KINDS
-from search.service import Mode
+from search.facets import facets
+from search.query import KINDS, parse_query
+from search.service import Mode, apply_intent
 
 router = APIRouter(tags=["search"])
 
@@ -95,4 +97,35 @@ async def search_image(
         model=service.encoder.name,
         limit=limit,
         offset=offset,
+    )
+
+
+@router.get("/search/facets", response_model=FacetsResponse)
+def search_facets(
+    rt: RuntimeDep,
+    service: SearchDep,
+    flt: FilterDep,
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=500, description="Query whose intent narrows the facets.")
+    ] = None,
+    understand: Understand = True,
+    ignore: Ignore = [],  # noqa: B006
+) -> FacetsResponse:
+    """Counts by brand, category, gender, colour and price range for the current query and filters."""
+    understood: list = []
+    if q and q.strip() and understand:
+        parsed = parse_query(q, service.brands.get())
+        dropped = _ignored(ignore)
+        understood = [u for u in parsed.understood if u.kind not in dropped]
+        flt = apply_intent(flt, parsed, dropped)
+    currency = repository.main_currency(session) or "VND"
+    f = facets(rt.index, rt.alias, flt, currency)
+    return FacetsResponse(
+        query=q,
+        currency=currency,
+        filters=filters_out(flt),
+        understood=[UnderstoodOut(kind=u.kind, value=u.value, phrase=u.phrase) for u in understood],
+        price=[PriceBucketOut(min=b.min, max=b.max, count=b.count) for b in f.price],
+        **f.values,
     )

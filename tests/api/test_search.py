@@ -178,3 +178,22 @@ def test_brand_names_from_the_catalogue_are_understood(client, catalogue) -> Non
     body = client.get("/search", params={"q": f"{brand.lower()} shoes", "limit": 50}).json()
     assert ("brand", brand) in {(u["kind"], u["value"]) for u in body["understood"]}
     assert body["hits"] and all(h["brand"] == brand for h in body["hits"])
+
+
+def test_facets_count_the_filtered_catalogue(client, catalogue) -> None:
+    from collections import Counter
+
+    from ingest.normalise import normalise_gender
+
+    rows = [r for r in catalogue["rows"] if r["id"] != catalogue["broken"]["id"]]
+    brand = rows[0]["brandName"]
+    body = client.get("/search/facets", params={"brand": brand}).json()
+    # Disjunctive: the brand facet ignores the brand filter itself, the others respect it.
+    assert body["brand"] == dict(Counter(r["brandName"].lower() for r in rows))
+    assert body["gender"] == dict(Counter(normalise_gender(r["gender"]) for r in rows if r["brandName"] == brand))
+    assert sum(b["count"] for b in body["price"]) == sum(1 for r in rows if r["brandName"] == brand)
+    assert body["currency"] == "INR"
+
+    women = client.get("/search/facets", params={"q": "giày nữ"}).json()
+    assert women["filters"]["gender"] == ["women", "unisex"]
+    assert set(women["brand"]) <= set(body["brand"])
