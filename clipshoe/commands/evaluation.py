@@ -108,9 +108,9 @@ def search_fn(rt: Runtime, mode: EvalMode) -> SearchFn:
     from catalog.models import Product
     from encoder.evaluation.query_file import Query, QueryFileError
     from ingest.images import validate_image
-    from search.service import Mode, SearchService
+    from search.service import Mode
 
-    service = SearchService(rt.index, rt.encoder, rt.sessions, rt.alias)
+    service = rt.search  # the very object the API's routes call
     with rt.sessions() as s:
         points: dict[str, list[str]] = {}
         for source_id, pid in s.execute(select(Product.source_id, Product.point_id)):
@@ -136,10 +136,10 @@ def search_fn(rt: Runtime, mode: EvalMode) -> SearchFn:
             image = validate_image(
                 q.image, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
             )
-        hits = service.search(
+        result = service.search(
             text=text, image=image.image if image else None, flt=flt, mode=Mode(mode.value), limit=limit
         )
-        return [h.product.source_id for h in hits]
+        return [h.product.source_id for h in result.hits]
 
     return run
 
