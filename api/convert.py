@@ -7,6 +7,7 @@ from fastapi import Request
 from api.deps import photo_url
 from api.schemas import (
     AppliedFilters,
+    ExplanationOut,
     Hit,
     IngestErrorOut,
     IngestJobOut,
@@ -48,7 +49,12 @@ def product_detail(request: Request, p: Product) -> ProductDetail:
 
 
 def hit_out(request: Request, h: SearchHit) -> Hit:
-    return Hit(**product_out(request, h.product).model_dump(), score=round(h.score, 6))
+    why = h.explanation
+    return Hit(
+        **product_out(request, h.product).model_dump(),
+        score=round(h.score, 6),
+        explanation=ExplanationOut(photo=why.photo, title=why.title, words=why.words) if why else None,
+    )
 
 
 def filters_out(f: SearchFilter) -> AppliedFilters:

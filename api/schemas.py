@@ -30,8 +30,15 @@ class ProductDetail(ProductOut):
     updated_at: datetime
 
 
+class ExplanationOut(BaseModel):
+    photo: float | None = Field(None, description="Similarity of the query to the product photo.")
+    title: float | None = Field(None, description="Similarity of the query to the product title.")
+    words: list[str] = Field([], description="Query words found in the listing (diacritics folded).")
+
+
 class Hit(ProductOut):
-    score: float
+    score: float = Field(description="Fused rank score (RRF) or similarity; higher is better.")
+    explanation: ExplanationOut | None = None
 
 
 class AppliedFilters(BaseModel):

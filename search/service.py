@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,7 @@ from catalog.vector_index import CollectionNotFound, SearchFilter, VectorIndex, 
 from encoder.base import Encoder
 from ingest.normalise import folded_key
 from search import lexical
+from search.explain import Explanation, explain
 from search.query import Kind, ParsedQuery, Understood, parse_query
 
 
@@ -37,6 +39,7 @@ GENDER_WITH_UNISEX = {"men": ("men", "unisex"), "women": ("women", "unisex")}
 class SearchHit:
     product: Product
     score: float
+    explanation: Explanation | None = None
 
 
 @dataclass
@@ -96,10 +99,10 @@ class SearchService:
         self.collection = collection  # usually the live alias
         self.brands = BrandVocabulary(sessions)
 
-    def text_queries(self, text: str, mode: Mode) -> list[VectorQuery]:
+    def text_queries(self, text: str, mode: Mode, vector: np.ndarray | None = None) -> list[VectorQuery]:
         queries: list[VectorQuery] = []
         if mode != Mode.lexical:
-            vec = self.encoder.encode_texts([text])[0]
+            vec = vector if vector is not None else self.encoder.encode_texts([text])[0]
             queries.append(VectorQuery(using="image", vector=vec))
             if mode != Mode.image:
                 queries.append(VectorQuery(using="text", vector=vec))
@@ -108,9 +111,6 @@ class SearchService:
             if sparse.indices:
                 queries.append(VectorQuery(using="lexical", vector=sparse))
         return queries
-
-    def image_queries(self, image: Image.Image) -> list[VectorQuery]:
-        return [VectorQuery(using="image", vector=self.encoder.encode_images([image])[0])]
 
     def search(
         self,
@@ -122,11 +122,13 @@ class SearchService:
         offset: int = 0,
         understand: bool = True,
         ignore: frozenset[str] = frozenset(),
+        explain_hits: bool = False,
     ) -> SearchResult:
         flt = flt or SearchFilter()
         queries: list[VectorQuery] = []
         understood: list[Understood] = []
         text = (text or "").strip()
+        text_vec = image_vec = None
         if text:
             # Intent is part of what hybrid serves; the single-signal modes measure the signals alone.
             if understand and mode == Mode.hybrid:
@@ -134,12 +136,22 @@ class SearchService:
                 understood = [u for u in parsed.understood if u.kind not in ignore]
                 flt = apply_intent(flt, parsed, ignore)
                 text = parsed.text
-            queries += self.text_queries(text, mode)
+            if mode != Mode.lexical:
+                text_vec = self.encoder.encode_texts([text])[0]
+            queries += self.text_queries(text, mode, text_vec)
         if image is not None:
-            queries += self.image_queries(image)
+            image_vec = self.encoder.encode_images([image])[0]
+            queries.append(VectorQuery(using="image", vector=image_vec))
         if not queries:
             return SearchResult([], flt, understood)
-        return SearchResult(self._run(queries, flt, limit, offset), flt, understood)
+        hits = self._run(queries, flt, limit, offset)
+        if explain_hits and hits:
+            why = explain(
+                self.index, self.collection, [h.product for h in hits], text or None, text_vec, image_vec
+            )
+            for h, e in zip(hits, why, strict=True):
+                h.explanation = e
+        return SearchResult(hits, flt, understood)
 
     def similar(
         self, product: Product, flt: SearchFilter | None = None, limit: int = 20, offset: int = 0

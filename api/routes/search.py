@@ -48,7 +48,14 @@ def search_text(
     if not q.strip():
         raise HTTPException(422, "q must contain some text")
     result = service.search(
-        text=q, flt=flt, mode=mode, limit=limit, offset=offset, understand=understand, ignore=_ignored(ignore)
+        text=q,
+        flt=flt,
+        mode=mode,
+        limit=limit,
+        offset=offset,
+        understand=understand,
+        ignore=_ignored(ignore),
+        explain_hits=True,
     )
     return search_response(
         request, result, query=q, mode=mode, model=service.encoder.name, limit=limit, offset=offset
@@ -88,6 +95,7 @@ async def search_image(
         offset=offset,
         understand=understand,
         ignore=_ignored(ignore),
+        explain_hits=True,
     )
     return search_response(
         request,

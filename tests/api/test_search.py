@@ -190,10 +190,30 @@ def test_facets_count_the_filtered_catalogue(client, catalogue) -> None:
     body = client.get("/search/facets", params={"brand": brand}).json()
     # Disjunctive: the brand facet ignores the brand filter itself, the others respect it.
     assert body["brand"] == dict(Counter(r["brandName"].lower() for r in rows))
-    assert body["gender"] == dict(Counter(normalise_gender(r["gender"]) for r in rows if r["brandName"] == brand))
+    of_brand = [r for r in rows if r["brandName"] == brand]
+    assert body["gender"] == dict(Counter(normalise_gender(r["gender"]) for r in of_brand))
     assert sum(b["count"] for b in body["price"]) == sum(1 for r in rows if r["brandName"] == brand)
     assert body["currency"] == "INR"
 
     women = client.get("/search/facets", params={"q": "giày nữ"}).json()
     assert women["filters"]["gender"] == ["women", "unisex"]
     assert set(women["brand"]) <= set(body["brand"])
+
+
+def test_hits_explain_which_signals_matched(client, catalogue) -> None:
+    row = catalogue["rows"][0]
+    hit = client.get("/search", params={"q": row["productDisplayName"], "limit": 1}).json()["hits"][0]
+    why = hit["explanation"]
+    assert why["photo"] is not None and why["title"] is not None
+    assert why["title"] > 0.9  # the title query against its own title
+    words = set(why["words"])
+    assert {w.lower() for w in row["productDisplayName"].split()[:2]} <= words
+
+
+def test_pages_are_stable_and_do_not_overlap(client) -> None:
+    params = {"q": "shoes", "limit": 10}
+    first = client.get("/search", params=params).json()["hits"]
+    again = client.get("/search", params=params).json()["hits"]
+    second = client.get("/search", params={**params, "offset": 10}).json()["hits"]
+    assert [h["id"] for h in first] == [h["id"] for h in again]
+    assert not {h["id"] for h in first} & {h["id"] for h in second}
