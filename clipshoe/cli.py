@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from clipshoe.commands import evaluation, serving
+from clipshoe.commands import evaluation, serving, training
 
 app = typer.Typer(
     help="ClipShoe: shoe search by text or photo.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.registered_commands += serving.app.registered_commands
+app.registered_commands += training.app.registered_commands
+app.registered_groups += training.app.registered_groups
 app.add_typer(evaluation.app, name="eval")
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class QdrantSettings(BaseModel):
     )
     alias: str = Field("clipshoe_products", description="Alias that names the live collection.")
     hnsw_ef: int = 128
+    optimize_min_points: int = Field(
+        20_000, description="Embedded store: build HNSW after `clipshoe ingest` from this many points on."
+    )
 
 
 class BrokerSettings(BaseModel):

@@ -108,5 +108,15 @@ def finish_job(rt: Runtime, job_id: int) -> None:
         done = repository.finish_job_if_done(s, job_id)
     if done:
         log.info("ingest job %s completed", job_id)
-        # Bulk loads leave many small segments; the HNSW index is built once, at the end.
-        rt.index.optimize(indexing.collection_name(rt.encoder))
+
+
+def optimize_index(rt: Runtime) -> bool:
+    """Build the HNSW graphs of the embedded store once a bulk load is done (a server does this
+    itself). Blocking, and qdrant-edge holds the GIL while it runs, so it is never called from a
+    serving process: the CLI calls it after `ingest`, before `serve`. Below the threshold plain
+    segments are exact and already fast (docs/decisions.md)."""
+    collection = indexing.collection_name(rt.encoder)
+    if rt.settings.qdrant.url or rt.index.count(collection) < rt.settings.qdrant.optimize_min_points:
+        return False
+    rt.index.optimize(collection)
+    return True

@@ -71,6 +71,7 @@ def run_ingest(feed: Path, fmt: str | None = None, source: str | None = None) ->
     from catalog.db import migrate as run_migrations
     from clipshoe.runtime import get_runtime
     from workers.dispatch import submit_job
+    from workers.pipeline import optimize_index
 
     rt = get_runtime()
     run_migrations(rt.settings)
@@ -78,6 +79,8 @@ def run_ingest(feed: Path, fmt: str | None = None, source: str | None = None) ->
         job = repository.create_job(s, str(feed.resolve()), fmt, source)
     submit_job(rt, job.id)
     _wait_for_job(job.id)
+    if optimize_index(rt):
+        typer.echo("vector index optimised (HNSW built)")
     return job.id
 
 
