@@ -25,6 +25,7 @@ from encoder.base import Encoder, content_hash, slug
 from encoder.checkpoint import TowerConfig, read_checkpoint, write_checkpoint
 from encoder.preprocess import tower_transform
 from encoder.towers import load_image_tower, load_text_tower
+from ingest.normalise import fold_diacritics
 
 if TYPE_CHECKING:  # importing sentence-transformers costs seconds; only the loader needs it
     from sentence_transformers import SentenceTransformer
@@ -119,9 +120,19 @@ class TowerEncoder(Encoder):
     def text_features(self, texts: Sequence[str]) -> torch.Tensor:
         """Texts → (n, dim) projected, unnormalised features."""
         tower = self.text_tower
-        batch = tower.preprocess(list(texts))
+        batch = tower.preprocess(self.prepare_texts(texts))
         batch = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         return self.text_head(tower(batch)["sentence_embedding"])
+
+    def prepare_texts(self, texts: Sequence[str]) -> list[str]:
+        """Texts as the text tower sees them: diacritics folded when the checkpoint says so.
+
+        MiniLM's vocabulary is English: folding makes "giày thể thao" and "giay the thao"
+        the same token sequence, which a trained checkpoint has learned to place.
+        """
+        if self.config.preprocessing.get("fold_diacritics", False):
+            return [fold_diacritics(text) for text in texts]
+        return list(texts)
 
     def _embed_image_batch(self, images: Sequence[Image.Image]) -> torch.Tensor:
         transform = self.image_transform(train=False)
@@ -164,9 +175,17 @@ class TowerEncoder(Encoder):
                             state[f"{prefix}.{dot}{key}"] = value.detach()
         return state
 
-    def save(self, folder: str | Path, training: dict | None = None) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` (trainable weights only)."""
+    def save(
+        self, folder: str | Path, training: dict | None = None, dtype: torch.dtype | None = None
+    ) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` (trainable weights only).
+
+        ``dtype`` (e.g. ``torch.float16``) casts floating tensors to halve the file; ``load``
+        brings them back to float32.
+        """
         state = self.trainable_state_dict()
+        if dtype is not None:
+            state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
         finetuned = {
             tower: sorted(k.split(".", 1)[1] for k in state if k.startswith(f"{tower}."))
             for tower in ("image_tower", "text_tower")
@@ -178,6 +197,9 @@ class TowerEncoder(Encoder):
     def load(cls, folder: str | Path, device: str = "auto") -> TowerEncoder:
         """Inverse of ``save``: the towers still load lazily, fine-tuned parts on top."""
         config, state = read_checkpoint(folder)
+        # float32 in memory whatever the file holds, so `version` is the same before and
+        # after the towers load (the hash covers dtypes)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         encoder = cls(config, device)
         encoder.logit_scale.data.copy_(state.pop("logit_scale"))
         for prefix, head in (("image_head", encoder.image_head), ("text_head", encoder.text_head)):

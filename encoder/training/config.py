@@ -1,0 +1,117 @@
+"""`TrainConfig`: the whole training recipe as one object, loadable from JSON or YAML.
+
+A recipe file sets what differs from the defaults; ``key=value`` overrides (the CLI's
+``--set``) come last. Values in overrides are parsed as JSON where possible ("3", "true",
+"1e-4"), and then coerced to the field's declared type, so ``--set epochs=3`` is an int.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+Mode = Literal["unlocked", "lit"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters and run settings; every field is also a ``--set`` key."""
+
+    name: str = "default"  # the encoder's registry-facing name in the saved config
+    seed: int = 0
+    # locked-image (LiT): the image tower and head stay as in `base`; unlocked: fine-tune both sides
+    mode: Mode = "unlocked"
+    image_size: int = 128  # the photos are 60×80: 224 costs ~2× the time for no extra detail
+    views: int = 3  # cached views per training photo: one plain + (views - 1) augmented
+    image_unfreeze_blocks: int = 5  # last N of EfficientNet-Lite0's 16 blocks (+ conv_head)
+    text_unfreeze_layers: int = 2  # last N of MiniLM's 6 transformer layers
+    fold_diacritics: bool = True  # fold Vietnamese before tokenising (query time too)
+    dim: int = 256
+    epochs: int = 12
+    batch_size: int = 256
+    accumulate: int = 1  # micro-batches per optimiser step
+    lr: float = 1e-3  # heads and logit_scale
+    tower_lr: float = 1e-4  # unfrozen tower parts
+    weight_decay: float = 0.05
+    warmup_steps: int = 20
+    title_weight: float = 2.0  # sampling weight of a product's title captions vs the others
+    multi_positive: bool = True  # attribute captions count every matching product as positive
+    patience: int = 3  # epochs without a better val mrr@10 before stopping
+    max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for smoke tests)
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU (no speed-up there)
+    threads: int = 0  # torch threads (0: torch's default)
+    cache_dir: str = "var/cache/training"
+    run_dir: str = ""  # resumable state; "" → var/runs/<name>
+    save_dtype: str = "float16"  # of the shipped checkpoint ("float32" to keep full precision)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown training settings {unknown}; known: {sorted(cls.field_types())}")
+        return cls(**{key: _coerce(cls.field_types()[key], value, key) for key, value in data.items()})
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        return get_type_hints(cls)
+
+    def with_overrides(self, overrides: list[str]) -> TrainConfig:
+        """Apply ``key=value`` strings in order."""
+        changes: dict[str, Any] = {}
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise ValueError(f"override {item!r} is not key=value")
+            changes[key.strip()] = _parse(raw.strip())
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # a bare word: a string value
+
+
+def _coerce(kind: Any, value: Any, key: str) -> Any:
+    choices = get_args(kind) if getattr(kind, "__origin__", None) is Literal else ()
+    if choices:
+        if value not in choices:
+            raise ValueError(f"{key} must be one of {choices}, got {value!r}")
+        return value
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
+        return value
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{key} must be {kind.__name__}, got {value!r}") from exc
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Defaults, then the recipe file (``.json``, ``.yaml``/``.yml``), then overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        text = Path(path).read_text(encoding="utf-8")
+        if Path(path).suffix.lower() in (".yaml", ".yml"):
+            import yaml  # only recipe files need it
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a recipe is a mapping of settings")
+    return TrainConfig.from_dict(data).with_overrides(overrides or [])

@@ -1,0 +1,170 @@
+"""Contrastive fine-tuning of `TowerEncoder` on a dataset manifest (see `dataset.py`).
+
+Symmetric InfoNCE with CLIP's learnable temperature. Each step takes a batch of products, one
+sampled caption and one cached view each; attribute captions ("black heels for women") count
+every in-batch product with those attributes as a positive, so identical captions are not
+pushed apart. Validation (val split, gallery = val photos) runs every epoch; the best val
+mrr@10 is kept and training stops after ``patience`` epochs without a gain. State is saved at
+each epoch end, and every random draw is seeded by (seed, epoch), so ``resume`` continues
+exactly where an uninterrupted run would be.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from encoder.training.config import TrainConfig
+from encoder.training.dataset import read_manifest
+from encoder.training.metrics import rank, retrieval_metrics
+from encoder.training.setup import TrainingModel, build_model
+
+log = logging.getLogger(__name__)
+STATE_FILE = "last.pt"
+
+
+def contrastive_loss(
+    image: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor, positives: torch.Tensor
+) -> torch.Tensor:
+    """Symmetric InfoNCE; ``positives[i, j]``: caption i describes product j (diagonal always)."""
+    image, text = F.normalize(image, dim=-1), F.normalize(text, dim=-1)
+    logits = logit_scale.clamp(max=math.log(100)).exp() * text @ image.T
+    targets = positives.float()
+    t2i = -(targets / targets.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+    i2t = -(targets.T / targets.T.sum(1, keepdim=True) * logits.T.log_softmax(1)).sum(1).mean()
+    return (t2i + i2t) / 2
+
+
+def positives_for(captions: list[dict], rows: list[dict], multi: bool) -> torch.Tensor:
+    n = len(rows)
+    mask = torch.eye(n, dtype=torch.bool)
+    if multi:
+        for i, caption in enumerate(captions):
+            match = caption.get("match") or {}
+            if match:
+                for j, row in enumerate(rows):
+                    if all(row.get(k) == v for k, v in match.items()):
+                        mask[i, j] = True
+    return mask
+
+
+def sample_captions(rows: list[dict], rng: random.Random, title_weight: float) -> list[dict]:
+    picked = []
+    for row in rows:
+        weights = [title_weight if row["title"] in c["text"] else 1.0 for c in row["captions"]]
+        picked.append(rng.choices(row["captions"], weights)[0])
+    return picked
+
+
+@torch.no_grad()
+def validate(model: TrainingModel, rows: list[dict], acts: torch.Tensor) -> dict[str, float]:
+    """Title → photo on the val split, gallery = val photos (the plain cached view)."""
+    model.eval()
+    images = torch.cat([model.image_embed(acts[i : i + 256, 0]) for i in range(0, len(rows), 256)])
+    texts = model.encoder.encode_texts([r["title"] for r in rows], batch_size=256)
+    images_np = F.normalize(images.float(), dim=-1).cpu().numpy()
+    return retrieval_metrics(rank(texts, images_np), np.eye(len(rows), dtype=bool))
+
+
+def _lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train(
+    config: TrainConfig, manifest: Path, out: Path, resume: bool = False, command: str = ""
+) -> dict[str, Any]:
+    """Train, write the best checkpoint to ``out``, return the training summary."""
+    started = time.perf_counter()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rows = list(read_manifest(manifest))
+    train_rows = [r for r in rows if r["split"] == "train"]
+    val_rows = [r for r in rows if r["split"] == "val"]
+    model = build_model(config, train_rows, val_rows)
+    run_dir = Path(config.run_dir or f"var/runs/{config.name}")
+    steps_per_epoch = math.ceil(len(train_rows) / (config.batch_size * config.accumulate))
+    # The schedule ignores max_steps, so a run cut short by it and resumed matches a whole run.
+    schedule_steps = steps_per_epoch * config.epochs
+    total_steps = min(schedule_steps, config.max_steps) if config.max_steps else schedule_steps
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": -1.0, "best_state": None, "history": []}
+    if resume and (run_dir / STATE_FILE).is_file():
+        state = model.load_state(run_dir / STATE_FILE)
+        log.info("resuming from %s at epoch %d, step %d", run_dir / STATE_FILE, state["epoch"], state["step"])
+    if not state["history"] and val_rows:  # the untrained starting point, for comparison
+        state["history"].append({"epoch": 0, "loss": None, **validate(model, val_rows, model.val_acts)})
+    bad_epochs = state.get("bad_epochs", 0)
+    seconds_before = state.get("seconds", 0.0)
+    for epoch in range(state["epoch"], config.epochs):
+        if state["step"] >= total_steps or bad_epochs >= config.patience:
+            break
+        rng = random.Random(f"{config.seed}:{epoch}")
+        torch.manual_seed(config.seed * 1000 + epoch)  # dropout: same stream on resume
+        order = list(range(len(train_rows)))
+        rng.shuffle(order)
+        model.train()
+        micro = config.batch_size
+        bar = tqdm(range(0, len(order), micro), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch")
+        losses = []
+        for n_micro, start in enumerate(bar):
+            idx = order[start : start + micro]
+            if len(idx) < 2:
+                continue
+            batch_rows = [train_rows[i] for i in idx]
+            captions = sample_captions(batch_rows, rng, config.title_weight)
+            views = torch.tensor([rng.randrange(model.train_acts.shape[1]) for _ in idx])
+            acts = model.train_acts[torch.tensor(idx), views]
+            with model.autocast():
+                image = model.image_embed(acts)
+                text = model.encoder.text_features([c["text"] for c in captions])
+                positives = positives_for(captions, batch_rows, config.multi_positive).to(image.device)
+                loss = contrastive_loss(image.float(), text.float(), model.encoder.logit_scale, positives)
+            (loss / config.accumulate).backward()
+            losses.append(loss.item())
+            if (n_micro + 1) % config.accumulate == 0 or start + micro >= len(order):
+                model.step(_lr_factor(state["step"], schedule_steps, config.warmup_steps))
+                state["step"] += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}", scale=f"{model.encoder.logit_scale.exp().item():.1f}")
+            if state["step"] >= total_steps:
+                break
+        bar.close()
+        scores = validate(model, val_rows, model.val_acts) if val_rows else {}
+        score = scores.get("mrr@10", 0.0)
+        state["history"].append({"epoch": epoch + 1, "loss": sum(losses) / max(1, len(losses)), **scores})
+        log.info("epoch %d: loss %.4f val %s", epoch + 1, state["history"][-1]["loss"], scores)
+        if score > state["best"]:
+            state["best"], state["best_state"], bad_epochs = score, model.trainable_state(), 0
+            state["best_scores"] = scores
+        else:
+            bad_epochs += 1
+        state["epoch"], state["bad_epochs"] = epoch + 1, bad_epochs
+        state["seconds"] = seconds_before + time.perf_counter() - started
+        model.save_state(run_dir / STATE_FILE, state)
+    if state["best_state"] is not None:
+        model.load_trainable_state(state["best_state"])
+    summary = {
+        "recipe": config.to_dict(),
+        "seed": config.seed,
+        "data": {"manifest": str(Path(manifest).resolve()), "train": len(train_rows), "val": len(val_rows)},
+        "val": state.get("best_scores", {}),
+        "history": state["history"],
+        "steps": state["step"],
+        "train_seconds": round(seconds_before + time.perf_counter() - started, 1),
+        "command": command,
+    }
+    dtype = getattr(torch, config.save_dtype)
+    model.encoder.save(out, training=summary, dtype=None if dtype == torch.float32 else dtype)
+    return summary
