@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from api.routes import health, ingest, products, search
+from api.routes import health, ingest, pages, products, search
 from catalog.vector_index import IndexUnavailable
 from clipshoe.runtime import get_runtime
 
@@ -40,7 +40,7 @@ def create_app() -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )
-    for r in (search.router, products.router, ingest.router, health.router):
+    for r in (search.router, products.router, ingest.router, health.router, pages.router):
         app.include_router(r)
 
     @app.exception_handler(IndexUnavailable)

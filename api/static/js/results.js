@@ -1,0 +1,130 @@
+// Result cards and the message box (empty and error states that say what to do).
+
+import { money, t } from "./i18n.js";
+
+/**
+ * Offers of a grouped hit, when the API groups listings of one shoe (`offers`: a count, or a list
+ * of offers with prices). Returns null for ungrouped hits or a single offer.
+ */
+export function offerSummary(hit) {
+  const o = hit.offers;
+  if (o == null) return null;
+  const list = Array.isArray(o) ? o : null;
+  const n = list ? list.length : Number(o);
+  if (!(n > 1)) return null;
+  const prices = list ? list.map((x) => x?.price).filter((p) => p != null) : [];
+  const lo = hit.price_min ?? hit.min_price ?? hit.price_range?.min ?? (prices.length ? Math.min(...prices) : null);
+  const hi = hit.price_max ?? hit.max_price ?? hit.price_range?.max ?? (prices.length ? Math.max(...prices) : null);
+  return { n, lo, hi };
+}
+
+export function card(hit, { onLike }) {
+  const li = document.createElement("li");
+  li.className = "card";
+  li.dataset.id = hit.id;
+  const a = document.createElement("a");
+  a.className = "card-link";
+  a.href = `#/product/${hit.id}`;
+  const fig = document.createElement("span");
+  fig.className = "ph";
+  if (hit.photo_url) {
+    const img = document.createElement("img");
+    img.src = hit.photo_url;
+    img.alt = "";
+    img.loading = "lazy";
+    img.decoding = "async";
+    img.width = 240;
+    img.height = 320;
+    fig.append(img);
+  }
+  const title = document.createElement("h3");
+  title.className = "title";
+  title.textContent = hit.title;
+  a.append(fig, title);
+  li.append(a);
+
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const brand = document.createElement("span");
+  brand.className = "brand";
+  brand.textContent = hit.brand || "";
+  const price = document.createElement("span");
+  price.className = "price";
+  price.textContent = money(hit.price, hit.currency);
+  meta.append(brand, price);
+  li.append(meta);
+
+  const offers = offerSummary(hit);
+  if (offers) {
+    const p = document.createElement("p");
+    p.className = "offers";
+    let text = t("offers", { n: offers.n });
+    if (offers.lo != null && offers.hi != null && offers.lo !== offers.hi) {
+      text += ` · ${money(offers.lo, hit.currency)} – ${money(offers.hi, hit.currency)}`;
+    }
+    p.textContent = text;
+    li.append(p);
+  }
+
+  if (onLike) {
+    const like = document.createElement("button");
+    like.type = "button";
+    like.className = "btn ghost small like";
+    like.textContent = t("likeThis");
+    like.setAttribute("aria-label", t("likeThisLabel", { title: hit.title }));
+    like.addEventListener("click", () => onLike(hit));
+    li.append(like);
+  }
+  return li;
+}
+
+/** What went wrong and what to do about it, from an ApiError (status 0: unreachable). */
+export function errorAdvice(err) {
+  if (err.status === 0) return t("errNetwork");
+  if (err.status === 413) return t("errTooBig");
+  if (err.status === 400 && /photo/i.test(err.detail || "")) return t("errPhoto");
+  if (err.status === 503) return t("errUnavailable");
+  if (err.status >= 500) return t("errServer");
+  return t("errBadRequest");
+}
+
+/** Fill the message box: a title, an explanation, and optional action buttons [{label, run}]. */
+export function showMessage(box, { kind, title, detail, advice, actions = [] }) {
+  box.hidden = false;
+  box.className = `message ${kind}`;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  const h = document.createElement("p");
+  h.className = "message-title";
+  h.textContent = title;
+  const parts = [h];
+  if (detail) {
+    const d = document.createElement("p");
+    d.className = "message-detail";
+    d.textContent = detail;
+    parts.push(d);
+  }
+  if (advice) {
+    const a = document.createElement("p");
+    a.textContent = advice;
+    parts.push(a);
+  }
+  if (actions.length) {
+    const row = document.createElement("p");
+    row.className = "actions";
+    for (const { label, run } of actions) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "btn ghost small";
+      b.textContent = label;
+      b.addEventListener("click", run);
+      row.append(b);
+    }
+    parts.push(row);
+  }
+  box.replaceChildren(...parts);
+}
+
+export function hideMessage(box) {
+  box.hidden = true;
+  box.replaceChildren();
+}
