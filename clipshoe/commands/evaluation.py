@@ -153,12 +153,11 @@ def evaluate(
     device: str = "auto",
 ) -> list[RunResult]:
     """Every model × mode × query set × template; the catalogue is ingested once per model."""
+    import torch
     from tqdm import tqdm
 
     from encoder.evaluation.query_file import read_queries
     from encoder.evaluation.runner import run_queries
-
-    import torch
 
     sets = {path.stem: read_queries(path) for path in query_files}
     runs: list[RunResult] = []
