@@ -40,13 +40,17 @@ class Prepared:
     using: str
     vector: list[float] | SparseVector
     weight: float
+    filter: SearchFilter | None = None  # this query's own extra conditions (see VectorQuery)
+
+    def filter_with(self, flt: SearchFilter) -> SearchFilter:
+        return flt.merged(self.filter)
 
 
 def dense_list(vector: np.ndarray | list[float]) -> list[float]:
     return np.asarray(vector, dtype=np.float32).ravel().tolist()
 
 
-def _prepared(using: str, vector: object, weight: float) -> Prepared | None:
+def _prepared(using: str, vector: object, weight: float, flt: SearchFilter | None = None) -> Prepared | None:
     """None for an empty vector: the caller skips it (e.g. a text query with no lexical terms)."""
     if vector is None:
         return None
@@ -56,7 +60,10 @@ def _prepared(using: str, vector: object, weight: float) -> Prepared | None:
         if not vector.indices:
             return None
         return Prepared(
-            using, SparseVector([int(i) for i in vector.indices], [float(v) for v in vector.values]), weight
+            using,
+            SparseVector([int(i) for i in vector.indices], [float(v) for v in vector.values]),
+            weight,
+            flt,
         )
     if isinstance(vector, SparseVector):
         raise TypeError(f"query on dense vector {using!r} got a SparseVector")
@@ -64,7 +71,7 @@ def _prepared(using: str, vector: object, weight: float) -> Prepared | None:
     # A zero vector has no cosine direction: treat it as "no query" rather than rank noise.
     if not dense or not any(dense):
         return None
-    return Prepared(using, dense, weight)
+    return Prepared(using, dense, weight, flt)
 
 
 class BaseIndex(ABC):
@@ -109,7 +116,7 @@ class BaseIndex(ABC):
         if not prepared:
             return []
         if len(prepared) == 1:
-            return self._nearest(collection, prepared[0], flt, limit, offset, exact)
+            return self._nearest(collection, prepared[0], prepared[0].filter_with(flt), limit, offset, exact)
         return self._fused(collection, prepared, flt, limit, offset, rrf_k, exact)
 
     def _prepare(
@@ -139,7 +146,7 @@ class BaseIndex(ABC):
             if q.point_id is not None:
                 p = stored[q.point_id]
                 vector = p.sparse if q.using in SPARSE_VECTORS else p.vectors.get(q.using)
-            prep = _prepared(q.using, vector, q.weight)
+            prep = _prepared(q.using, vector, q.weight, q.filter)
             if prep is not None:
                 out.append(prep)
         return out, flt.with_excluded(sorted(by_id))

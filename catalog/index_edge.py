@@ -320,12 +320,11 @@ class EdgeIndex(BaseIndex):
     ) -> list[Hit]:
         # The filter goes inside every prefetch: filtering after fusion would let unfiltered
         # candidates crowd the fused list and return fewer than `limit` hits.
-        f = edge_filter(flt)
         prefetches = [
             qe.Prefetch(
                 limit=prefetch_limit(limit, offset),
                 query=qe.Query.Nearest(_edge_vector(q.vector), using=q.using),
-                filter=f,
+                filter=edge_filter(q.filter_with(flt)),
                 params=self._params(exact),
             )
             for q in queries

@@ -328,12 +328,11 @@ class QdrantClientIndex(BaseIndex):
     ) -> list[Hit]:
         # The filter goes inside every prefetch: filtering after fusion would let unfiltered
         # candidates crowd the fused list and return fewer than `limit` hits.
-        f = qdrant_filter(flt)
         prefetch = [
             models.Prefetch(
                 query=_query_vector(q.vector),
                 using=q.using,
-                filter=f,
+                filter=qdrant_filter(q.filter_with(flt)),
                 params=self._params(exact),
                 limit=prefetch_limit(limit, offset),
             )

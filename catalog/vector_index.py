@@ -110,6 +110,25 @@ class SearchFilter:
     def keyword_conditions(self) -> dict[str, tuple[str, ...]]:
         return {k: getattr(self, k) for k in KEYWORD_FIELDS if getattr(self, k)}
 
+    def merged(self, other: SearchFilter | None) -> SearchFilter:
+        """Both filters at once: keyword lists intersect, price bounds tighten, exclusions add up."""
+        if other is None or other.is_empty():
+            return self
+        kw: dict[str, tuple[str, ...]] = {}
+        for k in (*KEYWORD_FIELDS,):
+            mine, theirs = getattr(self, k), getattr(other, k)
+            kw[k] = tuple(v for v in mine if v in theirs) if mine and theirs else mine or theirs
+            if mine and theirs and not kw[k]:
+                kw[k] = ("\x00none",)  # disjoint any-of lists: nothing can match
+        lo = [p for p in (self.price_min, other.price_min) if p is not None]
+        hi = [p for p in (self.price_max, other.price_max) if p is not None]
+        return SearchFilter(
+            **kw,
+            price_min=max(lo) if lo else None,
+            price_max=min(hi) if hi else None,
+            exclude_ids=tuple(dict.fromkeys((*self.exclude_ids, *other.exclude_ids))),
+        )
+
     def with_excluded(self, ids: Sequence[str]) -> SearchFilter:
         if not ids:
             return self
@@ -155,6 +174,10 @@ class VectorQuery:
     vector: np.ndarray | list[float] | SparseVector | None = None
     point_id: str | None = None  # "more like this point": use its stored vector `using`
     weight: float = 1.0  # RRF weight when fused with other queries
+    # Extra conditions for this query only, on top of the search's filter: a prefetch limited to
+    # e.g. one category, fused with the unrestricted ones, boosts that category without hiding
+    # the rest.
+    filter: SearchFilter | None = None
 
 
 @dataclass

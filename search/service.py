@@ -139,6 +139,7 @@ class SearchService:
             if mode != Mode.lexical:
                 text_vec = self.encoder.encode_texts([text])[0]
             queries += self.text_queries(text, mode, text_vec)
+            queries += self._boosts(understood, flt, text_vec)
         if image is not None:
             image_vec = self.encoder.encode_images([image])[0]
             queries.append(VectorQuery(using="image", vector=image_vec))
@@ -152,6 +153,15 @@ class SearchService:
             for h, e in zip(hits, why, strict=True):
                 h.explanation = e
         return SearchResult(hits, flt, understood)
+
+    @staticmethod
+    def _boosts(understood: list[Understood], flt: SearchFilter, vec: np.ndarray | None) -> list[VectorQuery]:
+        """An understood category is a boost, not a filter: catalogues name types differently
+        ("sneakers" may be listed as casual shoes), so the other products stay reachable."""
+        categories = tuple(dict.fromkeys(str(u.value) for u in understood if u.kind == "category"))
+        if not categories or flt.category or vec is None:
+            return []
+        return [VectorQuery(using="image", vector=vec, filter=SearchFilter(category=categories), weight=1.5)]
 
     def similar(
         self, product: Product, flt: SearchFilter | None = None, limit: int = 20, offset: int = 0

@@ -217,3 +217,20 @@ def test_pages_are_stable_and_do_not_overlap(client) -> None:
     second = client.get("/search", params={**params, "offset": 10}).json()["hits"]
     assert [h["id"] for h in first] == [h["id"] for h in again]
     assert not {h["id"] for h in first} & {h["id"] for h in second}
+
+
+def test_an_understood_category_boosts_without_filtering(client) -> None:
+    params = {"q": "heels", "limit": 50}
+    body = client.get("/search", params=params).json()
+    assert ("category", "heels") in {(u["kind"], u["value"]) for u in body["understood"]}
+    assert body["filters"]["category"] == []  # a boost, not a filter
+    cats = [h["category"] for h in body["hits"]]
+    assert "heels" in cats and len(set(cats)) > 1
+    unboosted = [
+        h["category"] for h in client.get("/search", params={**params, "ignore": "category"}).json()["hits"]
+    ]
+
+    def heels_score(ranked: list[str]) -> float:  # reciprocal ranks of the heels: higher = nearer the top
+        return sum(1 / (i + 1) for i, c in enumerate(ranked) if c == "heels")
+
+    assert heels_score(cats) > heels_score(unboosted)

@@ -489,3 +489,35 @@ def test_facet_and_counts_are_consistent(index: VectorIndex) -> None:
     flt = SearchFilter(gender=("women",))
     want = Counter(p.payload["colour"] for p in points if flt.matches(p.id, p.payload))
     assert index.facet(COLL, "colour", flt) == dict(want)
+
+
+def test_per_query_filter_boosts_without_hiding(index: VectorIndex) -> None:
+    rng = np.random.default_rng(21)
+    points, text = random_products(60, rng)
+    loaded(index, points)
+    q = text[5] + 0.05 * rng.standard_normal(DIM)
+    plain = index.search(COLL, [VectorQuery("text", q), VectorQuery("image", q)], limit=20)
+    wanted = next(
+        h.payload["category"] for h in plain[5:] if h.payload["category"] != plain[0].payload["category"]
+    )
+    boost = VectorQuery("text", q, filter=SearchFilter(category=(wanted,)))
+    boosted = index.search(COLL, [VectorQuery("text", q), VectorQuery("image", q), boost], limit=20)
+    # Products of the boosted category climb; others still appear.
+    rank = {h.id: i for i, h in enumerate(boosted)}
+    before = {h.id: i for i, h in enumerate(plain)}
+    climbed = [h.id for h in plain if h.payload["category"] == wanted and h.id in rank]
+    assert climbed and all(rank[i] <= before[i] for i in climbed)
+    assert any(h.payload["category"] != wanted for h in boosted)
+    # A lone query with its own filter is a filtered search; the global filter still applies.
+    only = index.search(COLL, [boost], SearchFilter(brand=("nike",)), limit=50)
+    assert all(h.payload["category"] == wanted and h.payload["brand"] == "nike" for h in only)
+
+
+def test_filter_merge() -> None:
+    a = SearchFilter(brand=("nike", "puma"), price_min=100, exclude_ids=("x",))
+    b = SearchFilter(brand=("puma",), category=("heels",), price_min=200, price_max=900, exclude_ids=("y",))
+    m = a.merged(b)
+    assert m.brand == ("puma",) and m.category == ("heels",)
+    assert (m.price_min, m.price_max) == (200, 900) and m.exclude_ids == ("x", "y")
+    assert a.merged(None) is a
+    assert SearchFilter(brand=("nike",)).merged(SearchFilter(brand=("puma",))).brand not in ((), ("nike",))

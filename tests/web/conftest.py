@@ -1,0 +1,114 @@
+"""Browser tests of the web page: one `clipshoe demo` server (embedded, generated sample catalogue)
+and one headless Chromium from Debian's package, shared by every test in this folder.
+
+No browser is ever downloaded: without /usr/bin/chromium (or Playwright's Python package) the
+tests skip. Screenshots land in test-artifacts/web/ for CI to keep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path(os.environ.get("CLIPSHOE_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e .[dev])")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data_dir: Path
+
+    def sample_photo(self) -> Path:
+        return next(iter(sorted((self.data_dir / "sample" / "images").glob("*.jpg"))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`clipshoe demo` as a user runs it: no CLIPSHOE_* settings (tests/conftest.py sets them for
+    the real stack), so it runs embedded over its generated sample catalogue."""
+    tmp = tmp_path_factory.mktemp("web")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOE_")}
+    env["CLIPSHOE_DATA_DIR"] = str(tmp / "var")
+    port = _free_port()
+    log_path = tmp / "demo.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clipshoe.cli", "demo", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, "demo did not start serving in time"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield Server(base, tmp / "var")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    # launch() starts Chromium on a fresh temporary profile (its own --user-data-dir) every time.
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server: Server, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh context (no storage) in English, desktop size; screenshot kept as an artifact."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", base_url=server.url)
+    ctx.set_default_timeout(15_000)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -1,0 +1,166 @@
+"""The search page in a real browser: text, filters, photo, Vietnamese, product view, phone width."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Server
+
+
+def _search(page: Page, text: str) -> None:
+    page.get_by_label("Describe a shoe").fill(text)
+    page.keyboard.press("Enter")
+
+
+def _cards(page: Page):
+    cards = page.locator("#grid .card")
+    expect(cards.first).to_be_visible()
+    expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")
+    return cards
+
+
+def test_text_search_shows_results(page: Page) -> None:
+    page.goto("/")
+    _search(page, "black sneakers")
+    cards = _cards(page)
+    expect(page.get_by_role("status").filter(has_text="black sneakers")).to_contain_text("shoes for")
+    assert cards.count() > 0
+    first = cards.first
+    expect(first.locator("img")).to_have_attribute("src", re.compile(r"/products/\d+/photo$"))
+    expect(first.locator(".price")).to_have_text(re.compile(r"^₹[\d,]+$"))  # INR as ₹2,499
+    assert "q=black+sneakers" in page.url  # shareable
+    page.reload()
+    expect(page.get_by_label("Describe a shoe")).to_have_value("black sneakers")
+    _cards(page)
+
+
+def test_brand_and_price_filters(page: Page) -> None:
+    page.goto("/?q=shoes")
+    _cards(page)
+    brand_box = page.locator("#facet-brand input[type=checkbox]").first
+    brand = brand_box.get_attribute("value")
+    brand_box.check()
+    expect(page).to_have_url(re.compile(r"[?&]brand="))
+    assert parse_qs(urlsplit(page.url).query)["brand"] == [brand]
+    cards = _cards(page)
+    brands = {b.lower() for b in cards.evaluate_all("cs => cs.map(c => c.dataset.brand)")}
+    assert brands == {brand}
+    expect(page.locator("#facet-brand input[type=checkbox]:checked")).to_have_count(1)
+
+    page.goto("/?q=shoes")
+    _cards(page)
+    page.get_by_label("To", exact=True).fill("2000")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"price_max=2000"))
+    cards = _cards(page)
+    prices = [float(p) for p in cards.evaluate_all("cs => cs.map(c => c.dataset.price)")]
+    assert prices and max(prices) <= 2000
+
+
+def test_photo_upload_and_a_rejected_photo(page: Page, server: Server) -> None:
+    page.goto("/")
+    page.locator("#photo").set_input_files(str(server.sample_photo()))
+    expect(page.locator("#photo-chip")).to_be_visible()
+    _cards(page)
+    expect(page.locator("#status")).to_contain_text("look like your photo")
+
+    page.locator("#photo").set_input_files(
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not really a photo"}]
+    )
+    message = page.locator("#message")
+    expect(message).to_contain_text("unusable photo")  # the API's own words
+    expect(message).to_contain_text("Try another photo")  # and what to do
+    message.get_by_role("button", name="Remove photo").click()
+    expect(page.locator("#photo-chip")).to_be_hidden()
+
+
+def test_vietnamese_interface_and_removable_chip(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="Tiếng Việt").click()
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.get_by_role("button", name="Tìm", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Bộ lọc")).to_be_visible()
+    page.reload()  # remembered
+    expect(page.get_by_label("Mô tả đôi giày")).to_be_visible()
+
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/search")) as first:
+        page.get_by_label("Mô tả đôi giày").fill("giày nam dưới 2000")
+        page.keyboard.press("Enter")
+    assert first.value.json()["filters"]["price_max"] == 2000
+    chip = page.locator('.chip[data-kind="price_max"]')
+    expect(chip).to_contain_text("dưới ₹2,000")
+    expect(page.locator('.chip[data-kind="gender"]')).to_contain_text("Giới tính: Nam")
+    prices = [float(p) for p in _cards(page).evaluate_all("cs => cs.map(c => c.dataset.price)")]
+    assert max(prices) <= 2000
+
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/search")) as second:
+        chip.get_by_role("button").click()
+    body = second.value.json()
+    assert body["filters"]["price_max"] is None and "men" in body["filters"]["gender"]
+    assert "ignore=price_max" in page.url
+    expect(chip).to_have_count(0)
+    prices = [float(p) for p in _cards(page).evaluate_all("cs => cs.map(c => c.dataset.price)")]
+    assert max(prices) > 2000
+
+
+def test_product_view_with_similar_shoes(page: Page) -> None:
+    page.goto("/?q=sandals")
+    card = _cards(page).first
+    title = card.locator(".title").inner_text()
+    card.locator(".card-link").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=title)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"#/product/\d+$"))
+    similar = dialog.locator(".similar .card")
+    expect(similar.first).to_be_visible()
+    assert card.get_attribute("data-id") not in similar.evaluate_all("cs => cs.map(c => c.dataset.id)")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page).not_to_have_url(re.compile("#/product"))
+
+    card.get_by_role("button", name=f"Shoes like {title}").click()
+    expect(page).to_have_url(re.compile(rf"similar={card.get_attribute('data-id')}"))
+    expect(page.locator(".chip.similar")).to_contain_text(title)
+    _cards(page)
+    expect(page.locator("#status")).to_contain_text("similar shoes")
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, server: Server) -> None:
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", base_url=server.url)
+    try:
+        page = ctx.new_page()
+        page.goto("/?q=" + "giày thể thao")
+        _cards(page)
+        expect(page.locator("html")).to_have_attribute("lang", "vi")  # default from the browser
+        page.locator("#filters summary").click()
+        expect(page.locator("#facet-brand")).to_be_visible()
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        page.screenshot(path=str(_artifact("phone-search.png")), full_page=True)
+        page.goto("/#/jobs")
+        expect(page.get_by_role("heading", name="Tác vụ nhập liệu")).to_be_visible()
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        page.screenshot(path=str(_artifact("phone-jobs.png")), full_page=True)
+    finally:
+        ctx.close()
+
+
+def _artifact(name: str):
+    from tests.web.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
+def test_state_in_url_restores_filters(page: Page) -> None:
+    page.goto("/?q=shoes&gender=women&price_max=3000")
+    cards = _cards(page)
+    expect(page.locator('#facet-gender input[value="women"]')).to_be_checked()
+    expect(page.get_by_label("To", exact=True)).to_have_value("3000")
+    prices = [float(p) for p in cards.evaluate_all("cs => cs.map(c => c.dataset.price)")]
+    assert max(prices) <= 3000
+    expect(page.locator("#filter-count")).to_have_text("2")
