@@ -220,7 +220,7 @@ def test_pages_are_stable_and_do_not_overlap(client) -> None:
 
 
 def test_an_understood_category_boosts_without_filtering(client) -> None:
-    params = {"q": "heels", "limit": 50}
+    params = {"q": "stilettos", "limit": 50}  # a synonym: no lexical match, only the boost knows it
     body = client.get("/search", params=params).json()
     assert ("category", "heels") in {(u["kind"], u["value"]) for u in body["understood"]}
     assert body["filters"]["category"] == []  # a boost, not a filter
