@@ -54,6 +54,9 @@ def hit_out(request: Request, h: SearchHit) -> Hit:
         **product_out(request, h.product).model_dump(),
         score=round(h.score, 6),
         explanation=ExplanationOut(photo=why.photo, title=why.title, words=why.words) if why else None,
+        offers=h.offers.count if h.offers else None,
+        offers_price_min=h.offers.price_min if h.offers else None,
+        offers_price_max=h.offers.price_max if h.offers else None,
     )
 
 

@@ -39,6 +39,9 @@ class ExplanationOut(BaseModel):
 class Hit(ProductOut):
     score: float = Field(description="Fused rank score (RRF) or similarity; higher is better.")
     explanation: ExplanationOut | None = None
+    offers: int | None = Field(None, description="Listings of this same shoe (grouped near-duplicates).")
+    offers_price_min: float | None = None
+    offers_price_max: float | None = None
 
 
 class AppliedFilters(BaseModel):

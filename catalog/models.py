@@ -47,6 +47,9 @@ class Product(Base):
     image_source: Mapped[str | None] = mapped_column(Text)  # where the photo came from (path or URL)
     image_path: Mapped[str | None] = mapped_column(String(128))  # stored copy, relative to the media dir
     image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Listings of the same shoe (identical or near-identical photo, same brand) share a group:
+    # the point id of one of them. Search shows a group once, with its number of offers.
+    group_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # Which model's vectors the index holds for this row; NULL = needs embedding.
     embedded_model: Mapped[str | None] = mapped_column(String(128))
     embedded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -92,6 +93,30 @@ def main_currency(session: Session) -> str | None:
 
 def count_products(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Product)) or 0
+
+
+def set_groups(session: Session, groups: dict[int, str]) -> None:
+    for pid, group in groups.items():
+        session.execute(update(Product).where(Product.id == pid).values(group_id=group))
+
+
+@dataclass
+class Offers:
+    count: int
+    price_min: float | None
+    price_max: float | None
+
+
+def group_offers(session: Session, group_ids: Sequence[str]) -> dict[str, Offers]:
+    """Listings per group with their price range: how many sellers offer the shoe, and for how much."""
+    if not group_ids:
+        return {}
+    q = (
+        select(Product.group_id, func.count(), func.min(Product.price), func.max(Product.price))
+        .where(Product.group_id.in_(group_ids))
+        .group_by(Product.group_id)
+    )
+    return {g: Offers(n, lo, hi) for g, n, lo, hi in session.execute(q)}
 
 
 def mark_embedded(session: Session, ids: Sequence[int], model_version: str) -> None:

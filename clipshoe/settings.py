@@ -54,6 +54,9 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(64, description="Products per embed task.")
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    duplicate_threshold: float = Field(
+        0.97, description="Photo cosine from which two listings of one brand are the same shoe."
+    )
 
 
 class ApiSettings(BaseModel):

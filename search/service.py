@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import repository
 from catalog.models import Product
-from catalog.vector_index import CollectionNotFound, SearchFilter, VectorIndex, VectorQuery
+from catalog.vector_index import CollectionNotFound, Hit, SearchFilter, VectorIndex, VectorQuery
 from encoder.base import Encoder
 from ingest.normalise import folded_key
 from search import lexical
@@ -31,6 +31,10 @@ class Mode(StrEnum):
     hybrid = "hybrid"  # dense + lexical + query understanding, fused with RRF: what the API serves
 
 
+# Grouped search fetches this many times the requested depth before collapsing duplicates.
+GROUP_OVERFETCH = 3
+MAX_GROUP_WINDOW = 1000
+
 # A shopper who asks for men's shoes is shown unisex ones too.
 GENDER_WITH_UNISEX = {"men": ("men", "unisex"), "women": ("women", "unisex")}
 
@@ -40,6 +44,7 @@ class SearchHit:
     product: Product
     score: float
     explanation: Explanation | None = None
+    offers: repository.Offers | None = None  # set when results are grouped
 
 
 @dataclass
@@ -123,6 +128,7 @@ class SearchService:
         understand: bool = True,
         ignore: frozenset[str] = frozenset(),
         explain_hits: bool = False,
+        group: bool = False,
     ) -> SearchResult:
         flt = flt or SearchFilter()
         queries: list[VectorQuery] = []
@@ -145,7 +151,7 @@ class SearchService:
             queries.append(VectorQuery(using="image", vector=image_vec))
         if not queries:
             return SearchResult([], flt, understood)
-        hits = self._run(queries, flt, limit, offset)
+        hits = self._run(queries, flt, limit, offset, group)
         if explain_hits and hits:
             why = explain(
                 self.index, self.collection, [h.product for h in hits], text or None, text_vec, image_vec
@@ -172,13 +178,44 @@ class SearchService:
         return self._run([VectorQuery(using=using, point_id=product.point_id)], flt, limit, offset)
 
     def _run(
-        self, queries: list[VectorQuery], flt: SearchFilter | None, limit: int, offset: int
+        self,
+        queries: list[VectorQuery],
+        flt: SearchFilter | None,
+        limit: int,
+        offset: int,
+        group: bool = False,
     ) -> list[SearchHit]:
         try:
-            hits = self.index.search(self.collection, queries, flt=flt, limit=limit, offset=offset)
+            if group:
+                hits = self._grouped(queries, flt, limit, offset)
+            else:
+                hits = self.index.search(self.collection, queries, flt=flt, limit=limit, offset=offset)
         except CollectionNotFound:  # nothing ingested yet: an empty catalogue, not an error
             return []
         with self.sessions() as session:
             products = repository.products_by_point_ids(session, [h.id for h in hits])
+            offers = repository.group_offers(session, [_group_of(h) for h in hits]) if group else {}
         # A point whose product row is gone (deleted between index and read) is skipped.
-        return [SearchHit(products[h.id], h.score) for h in hits if h.id in products]
+        return [
+            SearchHit(products[h.id], h.score, offers=offers.get(_group_of(h)))
+            for h in hits
+            if h.id in products
+        ]
+
+    def _grouped(
+        self, queries: list[VectorQuery], flt: SearchFilter | None, limit: int, offset: int
+    ) -> list[Hit]:
+        """One hit per group (its best-ranked listing). Pages are cut from a collapsed window
+        fetched from the top, so page boundaries stay stable."""
+        window = min(MAX_GROUP_WINDOW, (offset + limit) * GROUP_OVERFETCH)
+        seen: set[str] = set()
+        collapsed: list[Hit] = []
+        for h in self.index.search(self.collection, queries, flt=flt, limit=window, offset=0):
+            if (g := _group_of(h)) not in seen:
+                seen.add(g)
+                collapsed.append(h)
+        return collapsed[offset : offset + limit]
+
+
+def _group_of(hit: Hit) -> str:
+    return str(hit.payload.get("group") or hit.id)

@@ -18,6 +18,7 @@ from ingest.feeds import FeedError, read_feed
 from ingest.images import ImageRejected, store_image, validate_image
 from ingest.records import ProductRecord
 from search import indexing
+from search.grouping import assign_groups
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,12 @@ def embed_batch(rt: Runtime, job_id: int | None, product_ids: list[int]) -> dict
     with rt.sessions() as s:
         products = repository.products_by_ids(s, product_ids)
     points = indexing.build_points(products, rt.encoder, rt.settings.media_dir)
+    groups = assign_groups(rt.index, collection, products, points, rt.settings.ingest.duplicate_threshold)
+    for pt in points:
+        pt.payload["group"] = groups[pt.id]
     rt.index.upsert(collection, points)
     with rt.sessions.begin() as s:
+        repository.set_groups(s, {p.id: groups[p.point_id] for p in products})
         repository.mark_embedded(s, [p.id for p in products], rt.encoder.version)
         if job_id is not None:
             repository.add_job_progress(s, job_id, indexed=len(points), batches=1)

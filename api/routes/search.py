@@ -21,6 +21,7 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Results per page.")]
 Offset = Annotated[int, Query(ge=0, le=10_000, description="Results to skip (pagination).")]
 ModeParam = Annotated[Mode, Query(description="image, dense, lexical or hybrid (default).")]
 Understand = Annotated[bool, Query(description="Read filters (price, gender, colour, brand) from the text.")]
+Group = Annotated[bool, Query(description="Show listings of the same shoe once, with their offers.")]
 Ignore = Annotated[list[str], Query(description=f"Understood kinds to drop: {', '.join(KINDS)}.")]
 
 
@@ -43,6 +44,7 @@ def search_text(
     mode: ModeParam = Mode.hybrid,
     understand: Understand = True,
     ignore: Ignore = [],  # noqa: B006
+    group: Group = True,
 ) -> SearchResponse:
     """Search shoes by a description in English or Vietnamese, with optional filters."""
     if not q.strip():
@@ -56,6 +58,7 @@ def search_text(
         understand=understand,
         ignore=_ignored(ignore),
         explain_hits=True,
+        group=group,
     )
     return search_response(
         request, result, query=q, mode=mode, model=service.encoder.name, limit=limit, offset=offset
@@ -76,6 +79,7 @@ async def search_image(
     offset: Offset = 0,
     understand: Understand = True,
     ignore: Ignore = [],  # noqa: B006
+    group: Group = True,
 ) -> SearchResponse:
     """Search shoes that look like an uploaded photo (optionally fused with text: "like this but red")."""
     cap = rt.settings.api.max_upload_bytes
@@ -96,6 +100,7 @@ async def search_image(
         understand=understand,
         ignore=_ignored(ignore),
         explain_hits=True,
+        group=group,
     )
     return search_response(
         request,

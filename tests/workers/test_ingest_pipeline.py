@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from catalog.models import Product
+from catalog.vector_index import SearchFilter
 from clipshoe.runtime import get_runtime
 from tests.integration import ingest
 
 
 def _counts() -> tuple[int, int]:
+    """Rows and points of the session catalogue (other tests add listings from other sources)."""
     rt = get_runtime()
     with rt.sessions() as s:
-        rows = s.scalar(select(func.count()).select_from(Product))
-    return rows or 0, rt.index.count(rt.alias)
+        rows = s.scalar(select(func.count()).select_from(Product).where(Product.source == "myntra"))
+    return rows or 0, rt.index.count(rt.alias, SearchFilter(source=("myntra",)))
 
 
 def test_job_lands_every_good_product_and_records_the_corrupt_photo(catalogue: dict) -> None:

@@ -22,6 +22,8 @@ export function card(hit, { onLike }) {
   const li = document.createElement("li");
   li.className = "card";
   li.dataset.id = hit.id;
+  li.dataset.brand = hit.brand || "";
+  li.dataset.price = hit.price ?? "";
   const a = document.createElement("a");
   a.className = "card-link";
   a.href = `#/product/${hit.id}`;
