@@ -177,6 +177,34 @@ class SearchService:
         using = "image" if product.image_path else "text"
         return self._run([VectorQuery(using=using, point_id=product.point_id)], flt, limit, offset)
 
+    def recommend(
+        self,
+        positive: list[Product],
+        negative: list[Product],
+        flt: SearchFilter | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[SearchHit]:
+        """More like these, less like those: Qdrant's average-vector recommendation,
+        avg(positive) + (avg(positive) - avg(negative)), on photo vectors; examples left out."""
+        examples = [p.point_id for p in (*positive, *negative)]
+        flt = (flt or SearchFilter()).with_excluded(examples)
+        stored = {p.id: p for p in self.index.retrieve(self.collection, examples, with_vectors=True)}
+
+        def mean(products: list[Product]) -> np.ndarray | None:
+            vecs = [
+                np.asarray(stored[p.point_id].vectors["image"])
+                for p in products
+                if p.point_id in stored and "image" in stored[p.point_id].vectors
+            ]
+            return np.mean(vecs, axis=0) if vecs else None
+
+        pos, neg = mean(positive), mean(negative)
+        if pos is None:
+            return []
+        target = pos if neg is None else 2 * pos - neg
+        return self._run([VectorQuery(using="image", vector=target)], flt, limit, offset)
+
     def _run(
         self,
         queries: list[VectorQuery],

@@ -24,6 +24,26 @@ def _product(session: SessionDep, product_id: int) -> Product:
     return p
 
 
+@router.get("/recommend", response_model=SearchResponse)
+def recommend(
+    request: Request,
+    session: SessionDep,
+    service: SearchDep,
+    flt: FilterDep,
+    positive: Annotated[list[int], Query(description="Products to find more like.")],
+    negative: Annotated[list[int], Query(description="Products to steer away from.")] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> SearchResponse:
+    """More like these, not like those (positive and negative example products)."""
+    pos = [_product(session, i) for i in positive]
+    neg = [_product(session, i) for i in negative]
+    result = SearchResult(service.recommend(pos, neg, flt=flt, limit=limit, offset=offset), flt)
+    return search_response(
+        request, result, query=None, mode=Mode.image, model=service.encoder.name, limit=limit, offset=offset
+    )
+
+
 @router.get("/{product_id}", response_model=ProductDetail)
 def get_product(request: Request, session: SessionDep, product_id: int) -> ProductDetail:
     """One product with all its stored metadata."""

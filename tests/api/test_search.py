@@ -236,3 +236,18 @@ def test_an_understood_category_boosts_without_filtering(client) -> None:
 
     boosted, unboosted = heel_scores(body["hits"]), heel_scores(plain)
     assert boosted and all(boosted[i] > unboosted.get(i, 0.0) for i in boosted)
+
+
+def test_recommend_more_like_these_not_like_those(client, catalogue) -> None:
+    hits = client.get("/search", params={"q": "shoes", "limit": 30, "understand": False}).json()["hits"]
+    a, b = hits[0], hits[1]
+    plain = client.get("/products/recommend", params={"positive": a["id"]}).json()["hits"]
+    assert plain and a["id"] not in {h["id"] for h in plain}
+    # Steering away from the best plain recommendation pushes it down (or out).
+    top = plain[0]["id"]
+    steered = client.get("/products/recommend", params={"positive": a["id"], "negative": top}).json()["hits"]
+    assert top not in [h["id"] for h in steered]
+    both = client.get("/products/recommend", params={"positive": [a["id"], b["id"]], "gender": a["gender"]})
+    assert all(h["gender"] == a["gender"] for h in both.json()["hits"])
+    assert client.get("/products/recommend", params={"positive": 999999}).status_code == 404
+    assert client.get("/products/recommend").status_code == 422
