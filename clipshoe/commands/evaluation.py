@@ -247,3 +247,16 @@ def build_queries(
         raise typer.BadParameter("split must be train, val or test")
     for name, n in build_query_sets(catalog, out, split, seed).items():  # type: ignore[arg-type]
         typer.echo(f"{out / name}: {n}")
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[list[Path], typer.Argument(exists=True, help="`clipshoe eval --json` outputs.")],
+    out: Annotated[Path, typer.Option(help="Folder for report.md, acc_at_k.png and results.json.")],
+    title: Annotated[str, typer.Option()] = "ClipShoe evaluation",
+) -> None:
+    """Merge saved results (e.g. base from one run, default from another) into one table and plot."""
+    from encoder.evaluation.report import load_summaries, write_report
+
+    for path in write_report(load_summaries(results), out, title):
+        typer.echo(path)

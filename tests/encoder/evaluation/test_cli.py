@@ -92,3 +92,13 @@ def test_eval_writes_the_contract_json_and_a_report(tmp_path: Path) -> None:
     runs = json.loads(out.read_text())
     assert [r["mode"] for r in runs] == ["image", "lexical"]
     assert all(r["queries"] == 3 and list(r["metrics"]) == list(METRICS) for r in runs)
+
+    # Saved results from separate runs merge into one report.
+    merged = tmp_path / "merged"
+    result = CliRunner().invoke(
+        app, ["eval", "report", str(out), str(report / "results.json"), "--out", str(merged)]
+    )
+    assert result.exit_code == 0, result.output
+    table = (merged / "report.md").read_text()
+    assert table.count("| queries | base |") == 3  # hybrid, image, lexical rows
+    assert (merged / "acc_at_k.png").is_file()
