@@ -5,14 +5,25 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page, expect
+from tests.web.conftest import ARTIFACTS, Server, skip_without_browser
 
-from tests.web.conftest import Server
+skip_without_browser()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 def _search(page: Page, text: str) -> None:
     page.get_by_label("Describe a shoe").fill(text)
     page.keyboard.press("Enter")
+
+
+def _search_response(query: str):
+    """Predicate for the /search response of one query (other searches may be in flight)."""
+
+    def match(r) -> bool:
+        url = urlsplit(r.url)
+        return url.path == "/search" and parse_qs(url.query).get("q") == [query]
+
+    return match
 
 
 def _cards(page: Page):
@@ -86,7 +97,7 @@ def test_vietnamese_interface_and_removable_chip(page: Page) -> None:
     page.reload()  # remembered
     expect(page.get_by_label("Mô tả đôi giày")).to_be_visible()
 
-    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/search")) as first:
+    with page.expect_response(_search_response("giày nam dưới 2000")) as first:
         page.get_by_label("Mô tả đôi giày").fill("giày nam dưới 2000")
         page.keyboard.press("Enter")
     assert first.value.json()["filters"]["price_max"] == 2000
@@ -96,7 +107,7 @@ def test_vietnamese_interface_and_removable_chip(page: Page) -> None:
     prices = [float(p) for p in _cards(page).evaluate_all("cs => cs.map(c => c.dataset.price)")]
     assert max(prices) <= 2000
 
-    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/search")) as second:
+    with page.expect_response(_search_response("giày nam dưới 2000")) as second:
         chip.get_by_role("button").click()
     body = second.value.json()
     assert body["filters"]["price_max"] is None and "men" in body["filters"]["gender"]
@@ -110,19 +121,20 @@ def test_product_view_with_similar_shoes(page: Page) -> None:
     page.goto("/?q=sandals")
     card = _cards(page).first
     title = card.locator(".title").inner_text()
+    product_id = card.get_attribute("data-id")
     card.locator(".card-link").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name=title)).to_be_visible()
     expect(page).to_have_url(re.compile(r"#/product/\d+$"))
     similar = dialog.locator(".similar .card")
     expect(similar.first).to_be_visible()
-    assert card.get_attribute("data-id") not in similar.evaluate_all("cs => cs.map(c => c.dataset.id)")
+    assert product_id not in similar.evaluate_all("cs => cs.map(c => c.dataset.id)")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page).not_to_have_url(re.compile("#/product"))
 
     card.get_by_role("button", name=f"Shoes like {title}").click()
-    expect(page).to_have_url(re.compile(rf"similar={card.get_attribute('data-id')}"))
+    expect(page).to_have_url(re.compile(rf"similar={product_id}\b"))
     expect(page.locator(".chip.similar")).to_contain_text(title)
     _cards(page)
     expect(page.locator("#status")).to_contain_text("similar shoes")
@@ -150,8 +162,6 @@ def test_phone_width_has_no_horizontal_scroll(browser, server: Server) -> None:
 
 
 def _artifact(name: str):
-    from tests.web.conftest import ARTIFACTS
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
 
@@ -164,3 +174,27 @@ def test_state_in_url_restores_filters(page: Page) -> None:
     prices = [float(p) for p in cards.evaluate_all("cs => cs.map(c => c.dataset.price)")]
     assert max(prices) <= 3000
     expect(page.locator("#filter-count")).to_have_text("2")
+
+
+def test_grouped_offers_and_server_errors_are_shown(page: Page) -> None:
+    def with_offers(route) -> None:
+        body = route.fetch().json()
+        body["hits"][0].update(offers=3, offers_price_min=1299, offers_price_max=2499)
+        route.fulfill(json=body)
+
+    page.route("**/search?*", with_offers)
+    page.goto("/?q=sneakers")
+    cards = _cards(page)
+    expect(cards.first.locator(".offers")).to_have_text("3 offers · ₹1,299 – ₹2,499")
+    expect(cards.nth(1).locator(".offers")).to_have_count(0)
+
+    page.unroute("**/search?*")
+    page.route("**/search?*", lambda r: r.fulfill(status=503, json={"detail": "vector index unavailable: x"}))
+    _search(page, "boots")
+    message = page.get_by_role("alert")
+    expect(message).to_contain_text("vector index unavailable")
+    expect(message).to_contain_text("retry")
+    page.unroute("**/search?*")
+    message.get_by_role("button", name="Retry").click()
+    _cards(page)
+    expect(page.locator("#message")).to_be_hidden()

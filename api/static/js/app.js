@@ -38,7 +38,7 @@ function route() {
   }
   if (name === "jobs") {
     jobs ||= jobsView(views.jobs);
-    jobs.show();
+    jobs.show(view.id);
     document.title = `${t("jobsTitle")} — ClipShoe`;
   } else {
     jobs?.hide();

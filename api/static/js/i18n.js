@@ -49,7 +49,7 @@ const STRINGS = {
     jobLoadFailed: "Could not load the jobs: {detail}", view: "View",
   },
   vi: {
-    skip: "Đến kết quả", nav: "Trang", navSearch: "Tìm kiếm", navJobs: "Tác vụ nhập liệu",
+    skip: "Đến kết quả", nav: "Trang", navSearch: "Tìm kiếm", navJobs: "Nhập liệu",
     langSwitch: "English", langShort: "EN",
     qLabel: "Mô tả đôi giày", qPlaceholder: "giày thể thao nam màu đen dưới 2 triệu…",
     photo: "Ảnh", photoHint: "Tìm bằng ảnh (hoặc kéo thả / dán ảnh)", photoRemove: "Bỏ ảnh",

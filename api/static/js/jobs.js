@@ -153,6 +153,8 @@ export function jobsView(root) {
 
   function select(id) {
     selected = id;
+    // The followed job is in the URL: a reload or a shared link opens it again.
+    history.replaceState(null, "", `${location.pathname}${location.search}#/jobs/${id}`);
     tick();
   }
 
@@ -180,7 +182,10 @@ export function jobsView(root) {
   root.querySelector("#jobs-refresh").addEventListener("click", tick);
 
   return {
-    show() { tick(); },
+    show(id = null) {
+      if (id != null) selected = id;
+      tick();
+    },
     hide() { clearTimeout(timer); },
     relabel() { translate(root); tick(); },
   };

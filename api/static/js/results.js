@@ -2,20 +2,11 @@
 
 import { money, t } from "./i18n.js";
 
-/**
- * Offers of a grouped hit, when the API groups listings of one shoe (`offers`: a count, or a list
- * of offers with prices). Returns null for ungrouped hits or a single offer.
- */
+/** Offers of a grouped hit (`offers`: listings of the same shoe, with their price range); null for one. */
 export function offerSummary(hit) {
-  const o = hit.offers;
-  if (o == null) return null;
-  const list = Array.isArray(o) ? o : null;
-  const n = list ? list.length : Number(o);
+  const n = Number(hit.offers);
   if (!(n > 1)) return null;
-  const prices = list ? list.map((x) => x?.price).filter((p) => p != null) : [];
-  const lo = hit.price_min ?? hit.min_price ?? hit.price_range?.min ?? (prices.length ? Math.min(...prices) : null);
-  const hi = hit.price_max ?? hit.max_price ?? hit.price_range?.max ?? (prices.length ? Math.max(...prices) : null);
-  return { n, lo, hi };
+  return { n, lo: hit.offers_price_min ?? null, hi: hit.offers_price_max ?? null };
 }
 
 export function card(hit, { onLike }) {

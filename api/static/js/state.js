@@ -47,10 +47,11 @@ export function toSearch(s) {
   return str ? `?${str}` : "";
 }
 
-/** "#/jobs" → {name: "jobs"}; "#/product/12" → {name: "product", id: 12}; else search. */
+/** "#/jobs/3" → {name: "jobs", id: 3}; "#/product/12" → {name: "product", id: 12}; else search. */
 export function readView(hash = location.hash) {
   const m = hash.match(/^#\/(jobs|product)(?:\/(\d+))?/);
   if (!m) return { name: "search" };
   if (m[1] === "product" && m[2]) return { name: "product", id: Number(m[2]) };
-  return { name: m[1] === "jobs" ? "jobs" : "search" };
+  if (m[1] === "jobs") return { name: "jobs", id: m[2] ? Number(m[2]) : null };
+  return { name: "search" };
 }
