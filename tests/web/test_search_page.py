@@ -198,3 +198,13 @@ def test_grouped_offers_and_server_errors_are_shown(page: Page) -> None:
     message.get_by_role("button", name="Retry").click()
     _cards(page)
     expect(page.locator("#message")).to_be_hidden()
+
+
+def test_empty_state_says_what_to_do(page: Page) -> None:
+    page.goto("/?q=shoes&price_max=1")
+    message = page.locator("#message")
+    expect(message).to_contain_text("No shoes match")
+    expect(message).to_contain_text("removing a filter")
+    message.get_by_role("button", name="Clear filters").click()
+    _cards(page)
+    assert "price_max" not in page.url

@@ -143,7 +143,7 @@ const capitalise = (s) => s.replace(/(^|[\s-])(\p{L})/gu, (m, sep, c) => sep + c
 /** Display name of a facet value: Vietnamese when the interface is, else the English value capitalised. */
 export function valueLabel(kind, value, display = {}) {
   if (kind === "brand") return display[value] || capitalise(String(value));
-  if (lang === "vi" && vocab[value]) return capitalise(vocab[value]);
+  if (lang === "vi" && vocab[value]) return vocab[value].charAt(0).toUpperCase() + vocab[value].slice(1);
   return capitalise(String(value));
 }
 
