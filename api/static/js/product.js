@@ -13,6 +13,8 @@ function el(tag, cls, text) {
   return e;
 }
 
+const humanise = (key) => key.replace(/[_-]+/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+
 function facts(p) {
   const dl = el("dl", "facts");
   const rows = [
@@ -22,7 +24,7 @@ function facts(p) {
     [t("colour"), p.colour && valueLabel("colour", p.colour)],
   ];
   for (const [k, v] of Object.entries(p.attributes || {})) {
-    if (v != null && v !== "" && typeof v !== "object") rows.push([k, String(v)]);
+    if (v != null && v !== "" && typeof v !== "object") rows.push([humanise(k), String(v)]);
   }
   for (const [k, v] of rows) {
     if (!v) continue;

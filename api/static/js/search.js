@@ -81,7 +81,12 @@ export function searchView() {
       const res = await call(more ? hits.length : 0);
       if (my !== seq) return;
       last = res;
-      for (const h of res.hits) if (h.brand) brandNames[h.brand.toLowerCase()] = h.brand;
+      let learned = false;
+      for (const h of res.hits) {
+        const key = h.brand?.toLowerCase();
+        if (key && brandNames[key] !== h.brand) { brandNames[key] = h.brand; learned = true; }
+      }
+      if (learned) drawFacets(); // brands as the catalogue spells them ("FILA", not "Fila")
       hits = more ? hits.concat(res.hits) : res.hits;
       hasMore = res.hits.length === PAGE;
       hideMessage(ui.message);
