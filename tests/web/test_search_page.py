@@ -208,3 +208,15 @@ def test_empty_state_says_what_to_do(page: Page) -> None:
     message.get_by_role("button", name="Clear filters").click()
     _cards(page)
     assert "price_max" not in page.url
+
+
+def test_page_and_assets_are_served(server: Server) -> None:
+    import httpx
+
+    page = httpx.get(f"{server.url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '"sports shoes": "giày thể thao"' in page.text  # value names from ingest/vocab.py
+    js = httpx.get(f"{server.url}/static/js/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert httpx.get(f"{server.url}/static/nope.js").status_code == 404
+    assert "/" not in httpx.get(f"{server.url}/openapi.json").json()["paths"]  # not part of the API
