@@ -92,9 +92,12 @@ def plot_curves(items: Sequence[RunResult | Summary], path: Path) -> Path:
     rows = math.ceil(len(sets) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows), squeeze=False)
     ks = list(range(1, 11))
+    # One colour per line label across every panel, so a model reads the same everywhere.
+    palette = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
+    colour = {lab: palette[i % len(palette)] for i, lab in enumerate(dict.fromkeys(r.label for r in runs))}
     for ax, name in zip(axes.flat, sets, strict=False):
         for r in (r for r in runs if r.query_set == name):
-            ax.plot(ks, r.curve, marker="o", markersize=3, label=r.label)
+            ax.plot(ks, r.curve, marker="o", markersize=3, label=r.label, color=colour[r.label])
         ax.set_title(f"{name} ({next(r for r in runs if r.query_set == name).queries} queries)")
         ax.set_xlabel("k")
         ax.set_ylabel("acc@k")
