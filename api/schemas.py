@@ -120,7 +120,7 @@ class FacetsResponse(BaseModel):
     currency: str
     filters: AppliedFilters
     understood: list[UnderstoodOut] = []
-    brand: dict[str, int]
+    brand: dict[str, int] = Field(description="Counts by brand, as the catalogue spells it.")
     category: dict[str, int]
     gender: dict[str, int]
     colour: dict[str, int]

@@ -134,6 +134,9 @@ def search_facets(
         flt = apply_intent(flt, parsed, dropped)
     currency = repository.main_currency(session) or "VND"
     f = facets(rt.index, rt.alias, flt, currency)
+    # The index keeps brands lowercase for filtering; show them as the catalogue spells them.
+    display = {b.lower(): b for b in repository.distinct_brands(session)}
+    f.values["brand"] = {display.get(k, k): n for k, n in f.values["brand"].items()}
     return FacetsResponse(
         query=q,
         currency=currency,
