@@ -8,17 +8,13 @@ tests skip. Screenshots land in test-artifacts/web/ for CI to keep.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.utils.server import running_demo
 
 CHROMIUM = Path(os.environ.get("CLIPSHOE_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -48,48 +44,12 @@ class Server:
         return next(iter(sorted((self.data_dir / "sample" / "images").glob("*.jpg"))))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`clipshoe demo` as a user runs it: no CLIPSHOE_* settings (tests/conftest.py sets them for
-    the real stack), so it runs embedded over its generated sample catalogue."""
-    tmp = tmp_path_factory.mktemp("web")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOE_")}
-    env["CLIPSHOE_DATA_DIR"] = str(tmp / "var")
-    port = _free_port()
-    log_path = tmp / "demo.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "clipshoe.cli", "demo", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "demo did not start serving in time"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        yield Server(base, tmp / "var")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5)  # its data dir is thrown away: no need to wait for a tidy shutdown
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """`clipshoe demo` as a user runs it, embedded over its generated sample catalogue."""
+    data_dir = tmp_path_factory.mktemp("web") / "var"
+    with running_demo(data_dir) as base:
+        yield Server(base, data_dir)
 
 
 @pytest.fixture(scope="session")
