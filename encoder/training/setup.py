@@ -19,6 +19,7 @@ from encoder.checkpoint import TowerConfig
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
 from encoder.training.features import cached_trunk, unfreeze_image_top
+from encoder.training.text_cache import TextCache
 
 
 def tower_config(config: TrainConfig) -> TowerConfig:
@@ -56,6 +57,14 @@ class TrainingModel:
         self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.train_acts = torch.empty(0)
         self.val_acts = torch.empty(0)
+        self.text_cache: TextCache | None = None
+
+    def text_embed(self, texts: list[str]) -> torch.Tensor:
+        """Training captions through the cached lower layers; any other text through the tower."""
+        cache = self.text_cache
+        if cache is not None and all(t in cache for t in self.encoder.prepare_texts(texts)):
+            return cache.features(texts)
+        return self.encoder.text_features(texts)
 
     # -- forward ----------------------------------------------------------------------
     def image_embed(self, acts: torch.Tensor) -> torch.Tensor:
@@ -139,4 +148,6 @@ def build_model(config: TrainConfig, train_rows: list[dict], val_rows: list[dict
     model.val_acts = cached_trunk(
         encoder, [r["image"] for r in val_rows], [r["sha256"] for r in val_rows], 1, n_blocks, cache, 0, "val"
     )
+    texts = [c["text"] for r in train_rows for c in r["captions"]]
+    model.text_cache = TextCache(encoder, config.text_unfreeze_layers, texts, cache)
     return model

@@ -129,7 +129,7 @@ def train(
             acts = model.train_acts[torch.tensor(idx), views]
             with model.autocast():
                 image = model.image_embed(acts)
-                text = model.encoder.text_features([c["text"] for c in captions])
+                text = model.text_embed([c["text"] for c in captions])
                 positives = positives_for(captions, batch_rows, config.multi_positive).to(image.device)
                 loss = contrastive_loss(image.float(), text.float(), model.encoder.logit_scale, positives)
             (loss / config.accumulate).backward()
