@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
+from catalog import repository
 from catalog.vector_index import SearchFilter
 from clipshoe.runtime import Runtime, get_runtime
 from ingest.normalise import normalise_category, normalise_colour, normalise_gender
@@ -77,3 +78,25 @@ FilterDep = Annotated[SearchFilter, Depends(search_filter)]
 
 def photo_url(request: Request, product_id: int, has_photo: bool) -> str | None:
     return str(request.url_for("product_photo", product_id=product_id)) if has_photo else None
+
+
+def require_api_key(
+    rt: RuntimeDep,
+    session: SessionDep,
+    x_api_key: Annotated[str | None, Header(description="Key from `clipshoe apikey create`.")] = None,
+) -> None:
+    """Write and admin endpoints. A fresh embedded demo has no keys and stays open on localhost;
+    once a key exists, or CLIPSHOE_API__REQUIRE_KEY is set (the compose stack), a key is needed."""
+    if not (rt.settings.api.require_key or repository.any_api_keys(session)):
+        return
+    if not x_api_key:
+        raise HTTPException(
+            401,
+            "this endpoint needs an API key in the X-API-Key header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+    if not repository.api_key_valid(session, x_api_key):
+        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "ApiKey"})
+
+
+ApiKeyDep = Depends(require_api_key)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import IngestError, IngestJob, JobStatus, ModelVersion, Product, utcnow
+from catalog.models import ApiKey, IngestError, IngestJob, JobStatus, ModelVersion, Product, utcnow
 
 # Fields whose change alters what the encoder or the lexical side sees: they force a re-embed.
 EMBEDDED_FIELDS = ("title", "brand", "category", "colour", "gender", "image_sha256")
@@ -221,3 +223,34 @@ def register_model(session: Session, name: str, version: str, dim: int, collecti
         session.add(mv)
         session.flush()
     return mv
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str) -> str:
+    """A new random key; returns it in clear (the only time it exists outside the caller)."""
+    key = "cs_" + secrets.token_urlsafe(32)
+    session.add(ApiKey(name=name, prefix=key[:10], key_hash=hash_key(key)))
+    session.flush()
+    return key
+
+
+def api_key_valid(session: Session, key: str) -> bool:
+    q = select(ApiKey.id).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    return session.scalar(q) is not None
+
+
+def any_api_keys(session: Session) -> bool:
+    return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+
+
+def revoke_api_key(session: Session, prefix: str) -> int:
+    res = session.execute(
+        update(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return res.rowcount  # type: ignore[attr-defined]

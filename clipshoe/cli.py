@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from clipshoe.commands import evaluation, serving, training
+from clipshoe.commands import evaluation, keys, serving, training
 
 app = typer.Typer(
     help="ClipShoe: shoe search by text or photo.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -13,6 +13,7 @@ app.registered_commands += serving.app.registered_commands
 app.registered_commands += training.app.registered_commands
 app.registered_groups += training.app.registered_groups
 app.add_typer(evaluation.app, name="eval")
+app.add_typer(keys.app, name="apikey")
 
 if __name__ == "__main__":
     app()

@@ -64,6 +64,11 @@ class ApiSettings(BaseModel):
     port: int = 8000
     cors_origins: list[str] = []
     max_upload_bytes: int = 10 * 1024 * 1024
+    require_key: bool = Field(
+        False,
+        description="Writes need an X-API-Key even before any key exists (set in deployments). Once a "
+        "key has been created (`clipshoe apikey create`), writes always need one.",
+    )
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from api.convert import job_out
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ApiKeyDep, RuntimeDep, SessionDep
 from api.schemas import IngestJobIn, IngestJobOut
 from catalog import repository
 from workers.dispatch import submit_job
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/ingest", tags=["ingest"])
 FORMATS = ("myntra", "jsonl")
 
 
-@router.post("/jobs", response_model=IngestJobOut, status_code=202)
+@router.post("/jobs", response_model=IngestJobOut, status_code=202, dependencies=[ApiKeyDep])
 def create_job(rt: RuntimeDep, body: IngestJobIn) -> IngestJobOut:
     """Start ingesting a feed file; the job runs on the workers."""
     feed = Path(body.feed).expanduser()

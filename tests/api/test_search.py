@@ -251,3 +251,27 @@ def test_recommend_more_like_these_not_like_those(client, catalogue) -> None:
     assert all(h["gender"] == a["gender"] for h in both.json()["hits"])
     assert client.get("/products/recommend", params={"positive": 999999}).status_code == 404
     assert client.get("/products/recommend").status_code == 422
+
+
+def test_writes_need_an_api_key_once_one_exists(client, tmp_path) -> None:
+    from catalog import repository
+    from clipshoe.runtime import get_runtime
+
+    rt = get_runtime()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("")
+    with rt.sessions.begin() as s:
+        key = repository.create_api_key(s, "test")
+    try:
+        r = client.post("/ingest/jobs", json={"feed": str(feed)})
+        assert r.status_code == 401 and "X-API-Key" in r.json()["detail"]
+        r = client.post("/ingest/jobs", json={"feed": str(feed)}, headers={"X-API-Key": "cs_wrong"})
+        assert r.status_code == 401
+        r = client.post("/ingest/jobs", json={"feed": str(feed)}, headers={"X-API-Key": key})
+        assert r.status_code == 202
+        assert client.get("/search", params={"q": "shoes"}).status_code == 200  # reads stay open
+    finally:
+        with rt.sessions.begin() as s:
+            repository.revoke_api_key(s, key[:10])
+    with rt.sessions() as s:
+        assert not repository.api_key_valid(s, key)
