@@ -127,7 +127,7 @@ class Encoder(ABC):
             return np.zeros((0, self.dim), dtype=np.float32)
         self.ensure_loaded()
         chunks: list[np.ndarray] = []
-        with self._eval_mode(), torch.inference_mode():
+        with self._eval_mode(), torch.inference_mode(), _threads_for(len(items), self.device):
             for start in range(0, len(items), size):
                 features = embed(items[start : start + size]).float()
                 features = torch.nn.functional.normalize(features, dim=-1)
@@ -150,6 +150,27 @@ class Encoder(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, device={str(self.device)!r})"
+
+
+# A query (one or two items) is too small to split across threads: on a CPU shared with other
+# work, torch's thread pool spin-waits and one query took 2.1 s on 2 threads vs 0.03-0.05 s on
+# one (docs/evaluation.md). Batches keep every thread.
+SMALL_INPUT = 2
+
+
+@contextmanager
+def _threads_for(n_items: int, device: torch.device) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if device.type != "cpu" or n_items > SMALL_INPUT or previous == 1:
+        yield
+        return
+    # Process-wide setting: a batch encoding in another thread runs on one thread for the few
+    # milliseconds of a query — slower, never wrong.
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def describe(encoder: Encoder) -> dict[str, Any]:
