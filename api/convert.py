@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import Request
 
 from api.deps import photo_url
@@ -20,38 +22,29 @@ from catalog.models import IngestError, IngestJob, Product
 from catalog.vector_index import SearchFilter
 from search.service import SearchHit, SearchResult
 
+P = TypeVar("P", bound=ProductOut)
+
+
+def _from_row(model: type[P], request: Request, p: Product, **extra: object) -> P:
+    """The response model's fields read from the row (one field list: the model's), plus extras."""
+    row = {name: getattr(p, name) for name in model.model_fields if hasattr(p, name)}
+    return model(**{**row, "photo_url": photo_url(request, p.id, p.image_path is not None), **extra})
+
 
 def product_out(request: Request, p: Product) -> ProductOut:
-    return ProductOut(
-        id=p.id,
-        source=p.source,
-        source_id=p.source_id,
-        title=p.title,
-        brand=p.brand,
-        price=p.price,
-        currency=p.currency,
-        category=p.category,
-        gender=p.gender,
-        colour=p.colour,
-        photo_url=photo_url(request, p.id, p.image_path is not None),
-    )
+    return _from_row(ProductOut, request, p)
 
 
 def product_detail(request: Request, p: Product) -> ProductDetail:
-    return ProductDetail(
-        **product_out(request, p).model_dump(),
-        description=p.description,
-        attributes=p.attributes or {},
-        url=p.url,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-    )
+    return _from_row(ProductDetail, request, p, attributes=p.attributes or {})
 
 
 def hit_out(request: Request, h: SearchHit) -> Hit:
     why = h.explanation
-    return Hit(
-        **product_out(request, h.product).model_dump(),
+    return _from_row(
+        Hit,
+        request,
+        h.product,
         score=round(h.score, 6),
         explanation=ExplanationOut(photo=why.photo, title=why.title, words=why.words) if why else None,
         offers=h.offers.count if h.offers else None,

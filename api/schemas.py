@@ -19,12 +19,12 @@ class ProductOut(BaseModel):
     category: str | None
     gender: str | None
     colour: str | None
-    photo_url: str | None = Field(description="Absolute URL of the stored product photo, if any.")
+    photo_url: str | None = Field(None, description="Absolute URL of the stored product photo, if any.")
 
 
 class ProductDetail(ProductOut):
     description: str | None
-    attributes: dict[str, Any]
+    attributes: dict[str, Any] = {}
     url: str | None
     created_at: datetime
     updated_at: datetime
