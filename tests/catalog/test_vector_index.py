@@ -521,3 +521,29 @@ def test_filter_merge() -> None:
     assert (m.price_min, m.price_max) == (200, 900) and m.exclude_ids == ("x", "y")
     assert a.merged(None) is a
     assert SearchFilter(brand=("nike",)).merged(SearchFilter(brand=("puma",))).brand not in ((), ("nike",))
+
+
+def test_thousands_of_random_filters_never_leak_through_fused_search(tmp_path: Path) -> None:
+    """The served path on the default backend after an HNSW build: dense + dense + sparse fused,
+    2,000 random filter combinations, not one hit outside its filter."""
+    from catalog.index_edge import EdgeIndex
+
+    rng = np.random.default_rng(31)
+    points, text = random_products(1000, rng)
+    for i, p in enumerate(points):
+        p.vectors["image"] = unit(text[i] + 0.3 * rng.standard_normal(DIM))
+        terms = sorted({int(t) for t in rng.integers(0, 50, size=4)})
+        p.sparse = SparseVector(terms, [1.0] * len(terms))
+    with EdgeIndex(str(tmp_path / "edge")) as index:
+        loaded(index, points)
+        index.optimize(COLL)
+        by_id = {p.id: p for p in points}
+        violations = 0
+        for _ in range(2000):
+            flt = random_filter(rng, points)
+            q = unit(rng.standard_normal(DIM))
+            sparse = SparseVector([int(rng.integers(0, 50))], [1.0])
+            queries = [VectorQuery("text", q), VectorQuery("image", q), VectorQuery("lexical", sparse)]
+            hits = index.search(COLL, queries, flt, limit=20)
+            violations += sum(not flt.matches(h.id, by_id[h.id].payload) for h in hits)
+        assert violations == 0
