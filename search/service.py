@@ -21,6 +21,7 @@ from encoder.base import Encoder
 from ingest.normalise import folded_key
 from search import lexical
 from search.explain import Explanation, explain
+from search.facets import Facets, facets
 from search.query import Kind, ParsedQuery, Understood, parse_query
 
 
@@ -54,24 +55,44 @@ class SearchResult:
     understood: list[Understood] = field(default_factory=list)
 
 
-class BrandVocabulary:
-    """The catalogue's brand names for query understanding, refreshed at most once a minute."""
+class CatalogueFacts:
+    """Catalogue-wide facts the query path needs — brand names (for intent and for display) and
+    the main currency — read once and refreshed at most once a minute, never per request."""
 
     def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0):
         self._sessions, self._ttl = sessions, ttl
-        self._brands: dict[str, str] = {}
         self._loaded = -float("inf")
         self._lock = threading.Lock()
+        self._intent_brands: dict[str, str] = {}
+        self._display: dict[str, str] = {}
+        self._currency = "VND"
 
-    def get(self) -> dict[str, str]:
+    def _refresh(self) -> None:
         with self._lock:
-            if time.monotonic() - self._loaded > self._ttl:
-                with self._sessions() as s:
-                    names = repository.distinct_brands(s)
-                # Two-letter keys ("hm") would fire on ordinary words; brands that short are rare.
-                self._brands = {k: n for n in names if len(k := folded_key(n)) >= 3}
-                self._loaded = time.monotonic()
-            return self._brands
+            if time.monotonic() - self._loaded <= self._ttl:
+                return
+            with self._sessions() as s:
+                names = repository.distinct_brands(s)
+                currency = repository.main_currency(s)
+            # Two-letter keys ("hm") would fire on ordinary words; brands that short are rare.
+            self._intent_brands = {k: n for n in names if len(k := folded_key(n)) >= 3}
+            self._display = {n.lower(): n for n in names}
+            self._currency = currency or "VND"
+            self._loaded = time.monotonic()
+
+    def intent_brands(self) -> dict[str, str]:
+        """Folded brand key → display name, for reading brands in query text."""
+        self._refresh()
+        return self._intent_brands
+
+    def brand_display(self, key: str) -> str:
+        """The catalogue's spelling of a lowercase brand key (as the index stores it)."""
+        self._refresh()
+        return self._display.get(key, key)
+
+    def currency(self) -> str:
+        self._refresh()
+        return self._currency
 
 
 def apply_intent(flt: SearchFilter, parsed: ParsedQuery, ignore: frozenset[str]) -> SearchFilter:
@@ -102,7 +123,7 @@ class SearchService:
         self.encoder = encoder
         self.sessions = sessions
         self.collection = collection  # usually the live alias
-        self.brands = BrandVocabulary(sessions)
+        self.facts = CatalogueFacts(sessions)
 
     def text_queries(self, text: str, mode: Mode, vector: np.ndarray | None = None) -> list[VectorQuery]:
         queries: list[VectorQuery] = []
@@ -116,6 +137,31 @@ class SearchService:
             if sparse.indices:
                 queries.append(VectorQuery(using="lexical", vector=sparse))
         return queries
+
+    def understand(
+        self, text: str, flt: SearchFilter, ignore: frozenset[str] = frozenset()
+    ) -> tuple[str, SearchFilter, list[Understood]]:
+        """Read intent from the text: (text for the encoders, filters applied, what was understood)."""
+        parsed = parse_query(text, self.facts.intent_brands())
+        understood = [u for u in parsed.understood if u.kind not in ignore]
+        return parsed.text, apply_intent(flt, parsed, ignore), understood
+
+    def facet_counts(
+        self,
+        text: str | None,
+        flt: SearchFilter,
+        understand: bool = True,
+        ignore: frozenset[str] = frozenset(),
+    ) -> tuple[Facets, SearchFilter, list[Understood], str]:
+        """Facets for a query's intent and the filters: (facets, filters applied, understood, currency)."""
+        understood: list[Understood] = []
+        if text and text.strip() and understand:
+            _, flt, understood = self.understand(text.strip(), flt, ignore)
+        currency = self.facts.currency()
+        counts = facets(self.index, self.collection, flt, currency)
+        # The index keeps brands lowercase for filtering; show them as the catalogue spells them.
+        counts.values["brand"] = {self.facts.brand_display(k): n for k, n in counts.values["brand"].items()}
+        return counts, flt, understood, currency
 
     def search(
         self,
@@ -138,10 +184,7 @@ class SearchService:
         if text:
             # Intent is part of what hybrid serves; the single-signal modes measure the signals alone.
             if understand and mode == Mode.hybrid:
-                parsed = parse_query(text, self.brands.get())
-                understood = [u for u in parsed.understood if u.kind not in ignore]
-                flt = apply_intent(flt, parsed, ignore)
-                text = parsed.text
+                text, flt, understood = self.understand(text, flt, ignore)
             if mode != Mode.lexical:
                 text_vec = self.encoder.encode_texts([text])[0]
             queries += self.text_queries(text, mode, text_vec)

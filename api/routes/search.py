@@ -7,13 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 
 from api.convert import filters_out, search_response
-from api.deps import FilterDep, RuntimeDep, SearchDep, SessionDep
+from api.deps import FilterDep, RuntimeDep, SearchDep
 from api.schemas import FacetsResponse, PriceBucketOut, SearchResponse, UnderstoodOut
-from catalog import repository
 from ingest.images import ImageRejected, validate_image
-from search.facets import facets
-from search.query import KINDS, parse_query
-from search.service import Mode, apply_intent
+from search.query import KINDS
+from search.service import Mode
 
 router = APIRouter(tags=["search"])
 
@@ -115,10 +113,8 @@ async def search_image(
 
 @router.get("/search/facets", response_model=FacetsResponse)
 def search_facets(
-    rt: RuntimeDep,
     service: SearchDep,
     flt: FilterDep,
-    session: SessionDep,
     q: Annotated[
         str | None, Query(max_length=500, description="Query whose intent narrows the facets.")
     ] = None,
@@ -126,17 +122,7 @@ def search_facets(
     ignore: Ignore = [],  # noqa: B006
 ) -> FacetsResponse:
     """Counts by brand, category, gender, colour and price range for the current query and filters."""
-    understood: list = []
-    if q and q.strip() and understand:
-        parsed = parse_query(q, service.brands.get())
-        dropped = _ignored(ignore)
-        understood = [u for u in parsed.understood if u.kind not in dropped]
-        flt = apply_intent(flt, parsed, dropped)
-    currency = repository.main_currency(session) or "VND"
-    f = facets(rt.index, rt.alias, flt, currency)
-    # The index keeps brands lowercase for filtering; show them as the catalogue spells them.
-    display = {b.lower(): b for b in repository.distinct_brands(session)}
-    f.values["brand"] = {display.get(k, k): n for k, n in f.values["brand"].items()}
+    f, flt, understood, currency = service.facet_counts(q, flt, understand, _ignored(ignore))
     return FacetsResponse(
         query=q,
         currency=currency,
