@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,32 @@ class ApiSettings(BaseModel):
     )
 
 
+class LogSettings(BaseModel):
+    format: Literal["plain", "json"] = Field(
+        "plain", description="'json': one JSON object per line, with the request id (deployments)."
+    )
+    level: str = "INFO"
+
+
+class MetricsSettings(BaseModel):
+    enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+    worker_port: int | None = Field(
+        None, description="Celery workers serve their Prometheus metrics on this port (unset: they don't)."
+    )
+
+
+class RateLimitSettings(BaseModel):
+    """Token buckets per client (API key, else IP); in Redis when one is configured, so they hold
+    across API replicas, in memory otherwise."""
+
+    enabled: bool = Field(False, description="Off in the embedded demo; the compose stack turns it on.")
+    redis_url: str | None = Field(None, description="Redis for the buckets; default: the broker URL.")
+    search_per_second: float = Field(10.0, gt=0, description="Searches a client may sustain per second.")
+    search_burst: int = Field(60, ge=1, description="Searches a client may make at once.")
+    upload_per_second: float = Field(1.0, gt=0, description="Photo uploads a client may sustain per second.")
+    upload_burst: int = Field(10, ge=1, description="Photo uploads a client may make at once.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLIPSHOE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -83,6 +110,9 @@ class Settings(BaseSettings):
     encoder: EncoderSettings = EncoderSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
+    log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
 
     @property
     def database_url(self) -> str:
