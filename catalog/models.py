@@ -37,6 +37,7 @@ class Product(Base):
     title: Mapped[str] = mapped_column(Text)
     brand: Mapped[str | None] = mapped_column(String(128))
     price: Mapped[float | None] = mapped_column(Float)
+    stock: Mapped[int | None] = mapped_column(Integer)  # units on hand; None = the feed does not say
     currency: Mapped[str] = mapped_column(String(3), default="VND")
     category: Mapped[str | None] = mapped_column(String(64))
     gender: Mapped[str | None] = mapped_column(String(16))
@@ -64,11 +65,19 @@ class JobStatus(enum.StrEnum):
     failed = "failed"
 
 
+class JobPriority(enum.StrEnum):
+    """A merchant's live update goes before a bulk backfill: each has its own queues."""
+
+    live = "live"
+    bulk = "bulk"
+
+
 class IngestJob(Base):
     __tablename__ = "ingest_jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.pending)
+    priority: Mapped[str] = mapped_column(String(8), default=JobPriority.bulk)
     feed: Mapped[str] = mapped_column(Text)
     format: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(64))
@@ -78,9 +87,13 @@ class IngestJob(Base):
     indexed: Mapped[int] = mapped_column(Integer, default=0)  # products embedded and upserted
     unchanged: Mapped[int] = mapped_column(Integer, default=0)  # already indexed with this model
     failed: Mapped[int] = mapped_column(Integer, default=0)  # items with a recorded error
+    updated: Mapped[int] = mapped_column(Integer, default=0)  # partial updates: payload or text only
+    images_encoded: Mapped[int] = mapped_column(Integer, default=0)  # encoder calls, item by item
+    texts_encoded: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feed_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # all batches planned
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     errors: Mapped[list[IngestError]] = relationship(
@@ -88,11 +101,44 @@ class IngestJob(Base):
     )
 
 
+class BatchStatus(enum.StrEnum):
+    pending = "pending"  # planned, waiting in the database
+    queued = "queued"  # handed to the broker (at most `ingest.max_queued_batches` per job)
+    running = "running"
+    done = "done"
+    failed = "failed"  # its products are in the dead letter
+
+
+class IngestBatch(Base):
+    """Products one embed task handles. Rows, not messages, hold the backlog: the broker only
+    ever carries a job's next few batch ids."""
+
+    __tablename__ = "ingest_batches"
+    __table_args__ = (
+        UniqueConstraint("job_id", "seq", name="uq_ingest_batches_job_seq"),
+        Index("ix_ingest_batches_job_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("ingest_jobs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    product_ids: Mapped[list[int]] = mapped_column(JSONType)  # embed photo and text
+    text_ids: Mapped[list[int]] = mapped_column(JSONType)  # title changed: text vector only
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class IngestError(Base):
-    """One item of a feed that could not be ingested, and why."""
+    """The dead letter: one item that could not be ingested, at which stage, and why."""
 
     __tablename__ = "ingest_errors"
-    __table_args__ = (Index("ix_ingest_errors_job", "job_id"),)
+    __table_args__ = (
+        Index("ix_ingest_errors_job", "job_id"),
+        Index("ix_ingest_errors_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("ingest_jobs.id", ondelete="CASCADE"))
@@ -100,6 +146,8 @@ class IngestError(Base):
     source_id: Mapped[str | None] = mapped_column(String(128))
     stage: Mapped[str] = mapped_column(String(16))  # feed | image | embed
     reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # the item as read, to retry it
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     job: Mapped[IngestJob] = relationship(back_populates="errors")
