@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.db import migrate
 from catalog.models import Product
-from catalog.vector_index import PointData, SearchFilter, point_id
+from catalog.vector_index import PointData, SearchFilter, VectorQuery, point_id
 from clipshoe.runtime import Runtime
 from clipshoe.settings import Settings
 from ingest.vocab import CATEGORIES, COLOURS, VIETNAMESE_NAMES
@@ -95,6 +96,25 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
+def dense_vectors(
+    rows: list[dict], dim: int, nrng: np.random.Generator, batch: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(start, image, text) per chunk of rows; clustered by (type, colour), as real embeddings are.
+
+    Deterministic for a seed, so the recall check regenerates what the build stored.
+    """
+    centres: dict[tuple[str, str], np.ndarray] = {}
+    for a in range(0, len(rows), batch):
+        keys = [(r["category"], r["colour"]) for r in rows[a : a + batch]]
+        for k in keys:
+            if k not in centres:
+                centres[k] = unit(nrng.standard_normal(dim))
+        base = np.stack([centres[k] for k in keys])
+        image = unit(base + 0.6 * nrng.standard_normal((len(keys), dim)) / np.sqrt(dim) * 4)
+        text = unit(image + 0.5 * nrng.standard_normal((len(keys), dim)) / np.sqrt(dim) * 4)
+        yield a, image, text
+
+
 def build(rt: Runtime, n: int, seed: int, batch: int = 2000) -> dict[str, float]:
     """Rows into SQL, points into the model's collection, then the HNSW build."""
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
@@ -104,20 +124,10 @@ def build(rt: Runtime, n: int, seed: int, batch: int = 2000) -> dict[str, float]
         for a in range(0, n, 10_000):
             s.bulk_insert_mappings(Product, rows[a : a + 10_000])  # type: ignore[arg-type]
     t_sql = time.perf_counter() - t0
-    dim = rt.encoder.dim
     name = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
-    # Dense vectors cluster by (type, colour), with a spread that keeps neighbours meaningful.
-    centres: dict[tuple[str, str], np.ndarray] = {}
     t0 = time.perf_counter()
-    for a in range(0, n, batch):
+    for a, image, text in dense_vectors(rows, rt.encoder.dim, nrng, batch):
         chunk = rows[a : a + batch]
-        keys = [(r["category"], r["colour"]) for r in chunk]
-        for k in keys:
-            if k not in centres:
-                centres[k] = unit(nrng.standard_normal(dim))
-        base = np.stack([centres[k] for k in keys])
-        image = unit(base + 0.6 * nrng.standard_normal((len(chunk), dim)) / np.sqrt(dim) * 4)
-        text = unit(image + 0.5 * nrng.standard_normal((len(chunk), dim)) / np.sqrt(dim) * 4)
         points = []
         for j, r in enumerate(chunk):
             p = Product(**r)
@@ -146,6 +156,43 @@ def random_filter(rng: random.Random) -> SearchFilter:
     if rng.random() < 0.5:
         kw["price_max"] = float(rng.choice([500_000, 1_000_000, 2_000_000]))
     return SearchFilter(**kw)  # type: ignore[arg-type]
+
+
+def filtered_recall(
+    rt: Runtime, collection: str, n: int, seed: int, cases: list, service, batch: int = 2000
+) -> float:
+    """Dense text→photo recall@10 of the HNSW index against exact search, with the filters applied."""
+    rows = product_rows(n, random.Random(seed))
+    image = np.concatenate(
+        [img for _, img, _ in dense_vectors(rows, rt.encoder.dim, np.random.default_rng(seed), batch)]
+    )
+    columns = {
+        "brand": np.array([r["brand"].lower() for r in rows]),
+        "gender": np.array([r["gender"] for r in rows]),
+        "category": np.array([r["category"] for r in rows]),
+        "colour": np.array([r["colour"] for r in rows]),
+    }
+    price = np.array([r["price"] for r in rows])
+    ids = np.array([r["point_id"] for r in rows])
+    found = total = 0
+    for text, flt in cases:
+        parsed_text, applied, _ = service.understand(text, flt)
+        vec = rt.encoder.encode_texts([parsed_text])[0]
+        mask = np.ones(n, dtype=bool)
+        for key, values in applied.keyword_conditions().items():
+            mask &= np.isin(columns[key], list(values))
+        if applied.price_min is not None:
+            mask &= price >= applied.price_min
+        if applied.price_max is not None:
+            mask &= price <= applied.price_max
+        rows_in = np.flatnonzero(mask)
+        if not len(rows_in):
+            continue
+        exact = set(ids[rows_in[np.argsort(-(image[rows_in] @ vec))[:10]]].tolist())
+        got = {h.id for h in rt.index.search(collection, [VectorQuery("image", vec)], applied, limit=10)}
+        found += len(exact & got)
+        total += len(exact)
+    return round(found / max(1, total), 4)
 
 
 def pct(xs: list[float]) -> dict[str, float]:
@@ -196,6 +243,7 @@ def main() -> None:
         t0 = time.perf_counter()
         rt.index.search(service.collection, queries, applied, limit=20)
         index.append(time.perf_counter() - t0)
+    recall = filtered_recall(rt, service.collection, args.n, args.seed, cases, service)
     out = {
         "n": args.n,
         "queries": len(cases),
@@ -205,6 +253,7 @@ def main() -> None:
         "query_encoding": pct(encode),
         "index_query": pct(index),
         "mean_hits": round(float(np.mean(hits)), 1),
+        "filtered_recall@10_image": recall,
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
