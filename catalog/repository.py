@@ -145,6 +145,14 @@ def list_jobs(session: Session, limit: int = 50) -> list[IngestJob]:
     return list(session.scalars(select(IngestJob).order_by(IngestJob.id.desc()).limit(limit)))
 
 
+def job_status_counts(session: Session) -> dict[str, int]:
+    """Ingest jobs per status (every status, zeros included): the metrics' job-state gauge."""
+    counts = dict.fromkeys((s.value for s in JobStatus), 0)
+    for status, n in session.execute(select(IngestJob.status, func.count()).group_by(IngestJob.status)):
+        counts[str(status)] = n
+    return counts
+
+
 def job_errors(session: Session, job_id: int, limit: int = 200, offset: int = 0) -> list[IngestError]:
     q = select(IngestError).where(IngestError.job_id == job_id).order_by(IngestError.id)
     return list(session.scalars(q.limit(limit).offset(offset)))
