@@ -10,7 +10,18 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -153,17 +164,42 @@ class IngestError(Base):
     job: Mapped[IngestJob] = relationship(back_populates="errors")
 
 
+class ModelState(enum.StrEnum):
+    """Life of a model version (docs/ops-models.md); the alias, not this column, decides what serves."""
+
+    building = "building"  # its collection is being backfilled
+    failed = "failed"  # a build that did not verify; never went live
+    live = "live"  # the alias points at its collection
+    previous = "previous"  # live before the current one: what `clipshoe rollback` returns to
+    retired = "retired"  # older; collection kept until `clipshoe prune`
+    pruned = "pruned"  # collection deleted
+
+
 class ModelVersion(Base):
     """A model whose vectors live in one collection; the live one is behind the index alias."""
 
     __tablename__ = "model_versions"
+    __table_args__ = tuple(
+        Index(f"uq_model_versions_{s}", "state", unique=True, postgresql_where=w, sqlite_where=w)
+        for s in ("live", "previous")
+        for w in [text(f"state = '{s}'")]
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(256))  # what create_encoder() builds it from
     version: Mapped[str] = mapped_column(String(128), unique=True)
     dim: Mapped[int] = mapped_column(Integer)
     collection: Mapped[str] = mapped_column(String(160))
+    state: Mapped[str] = mapped_column(String(16), default=ModelState.building)
+    checkpoint_hash: Mapped[str | None] = mapped_column(String(64))  # content hash of the weights
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # e.g. `clipshoe eval --json` metrics
+    points: Mapped[int | None] = mapped_column(Integer)  # counted when the build verified
+    batches_total: Mapped[int] = mapped_column(Integer, default=0)  # the current fill of its collection
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)  # products the current fill could not embed
+    message: Mapped[str | None] = mapped_column(Text)  # last error or verification result
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):
