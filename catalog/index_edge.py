@@ -245,6 +245,17 @@ class EdgeIndex(BaseIndex):
     def set_payload(self, collection: str, point_id: str, payload: dict[str, Any]) -> None:
         self._update(collection, qe.UpdateOperation.set_payload([point_id], dict(payload)))
 
+    def update_vectors(self, collection: str, points: Sequence[PointData]) -> None:
+        if not points:
+            return
+        edge_points = []
+        for p in points:
+            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
+            if p.sparse is not None and p.sparse.indices:
+                vector[LEXICAL] = qe.SparseVector(list(p.sparse.indices), [float(x) for x in p.sparse.values])
+            edge_points.append(qe.PointVectors(p.id, vector))
+        self._update(collection, qe.UpdateOperation.update_vectors(edge_points))
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             self._update(collection, qe.UpdateOperation.delete_points(list(ids)))

@@ -245,6 +245,25 @@ class QdrantClientIndex(BaseIndex):
                 raise PointNotFound(point_id)
             self.client.set_payload(collection, dict(payload), points=[point_id], wait=True)
 
+    def update_vectors(self, collection: str, points: Sequence[PointData]) -> None:
+        if not points:
+            return
+        structs = []
+        for p in points:
+            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
+            if p.sparse is not None and p.sparse.indices:
+                vector[LEXICAL] = models.SparseVector(
+                    indices=list(p.sparse.indices), values=[float(x) for x in p.sparse.values]
+                )
+            structs.append(models.PointVectors(id=p.id, vector=vector))
+        with self._call(collection):
+            # As set_payload: check the ids first so both backends fail the same way.
+            found = self.client.retrieve(collection, [p.id for p in points], with_payload=False)
+            missing = {p.id for p in points} - {str(r.id) for r in found}
+            if missing:
+                raise PointNotFound(f"no point with id {sorted(missing)}")
+            self.client.update_vectors(collection, structs, wait=True)
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             with self._call(collection):

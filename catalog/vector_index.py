@@ -208,6 +208,11 @@ class VectorIndex(Protocol):
         """Merge payload keys into one point; vectors stay as they are."""
         ...
 
+    def update_vectors(self, collection: str, points: Sequence[PointData]) -> None:
+        """Replace only the vectors each point carries (e.g. `text` and the sparse `lexical` after a
+        title change); its other vectors and its payload stay. Unknown ids raise PointNotFound."""
+        ...
+
     def delete(self, collection: str, ids: Sequence[str]) -> None: ...
     def retrieve(
         self, collection: str, ids: Sequence[str], with_vectors: bool = False
