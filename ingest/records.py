@@ -53,6 +53,7 @@ class ProductRecord(BaseModel):
     title: str
     brand: str | None = None
     price: float | None = Field(None, ge=0, description="List price in `currency`; None when unknown.")
+    stock: int | None = Field(None, ge=0, description="Units on hand; None when the feed does not say.")
     currency: str = "VND"
     category: str | None = None
     gender: str | None = None

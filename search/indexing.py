@@ -38,6 +38,7 @@ def payload(p: Product) -> dict[str, Any]:
         "gender": p.gender,
         "colour": p.colour,
         "price": p.price,
+        "stock": p.stock,
         "group": p.group_id or p.point_id,
     }
 
