@@ -7,12 +7,22 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import ApiKey, IngestError, IngestJob, JobStatus, ModelVersion, Product, utcnow
+from catalog.models import (
+    ApiKey,
+    IngestError,
+    IngestJob,
+    JobStatus,
+    ModelState,
+    ModelVersion,
+    Product,
+    utcnow,
+)
 
 # Fields whose change alters what the encoder or the lexical side sees: they force a re-embed.
 EMBEDDED_FIELDS = ("title", "brand", "category", "colour", "gender", "image_sha256")
@@ -224,13 +234,93 @@ def fail_job(session: Session, job_id: int, message: str) -> None:
 # --- model versions ----------------------------------------------------------------------------
 
 
-def register_model(session: Session, name: str, version: str, dim: int, collection: str) -> ModelVersion:
-    mv = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+def register_model(
+    session: Session,
+    name: str,
+    version: str,
+    dim: int,
+    collection: str,
+    checkpoint_hash: str | None = None,
+    state: ModelState = ModelState.building,
+) -> ModelVersion:
+    """The version's row, created in `state` if new (an existing row keeps its state)."""
+    mv = session.scalar(select(ModelVersion).where(ModelVersion.version == version).with_for_update())
     if mv is None:
-        mv = ModelVersion(name=name, version=version, dim=dim, collection=collection)
+        mv = ModelVersion(
+            name=name, version=version, dim=dim, collection=collection, checkpoint_hash=checkpoint_hash
+        )
+        mv.state = state
         session.add(mv)
         session.flush()
     return mv
+
+
+def get_model(session: Session, model_id: int) -> ModelVersion | None:
+    return session.get(ModelVersion, model_id)
+
+
+def model_by_collection(session: Session, collection: str) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.collection == collection))
+
+
+def model_in_state(session: Session, state: ModelState) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.state == state))
+
+
+def list_models(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id)))
+
+
+def promote_model(session: Session, mv: ModelVersion) -> None:
+    """`mv` becomes live, the live one previous, the previous one retired. Flushed step by step:
+    at most one live and one previous row may exist at any moment (unique partial indexes)."""
+    live, previous = model_in_state(session, ModelState.live), model_in_state(session, ModelState.previous)
+    if live is not None and live.id == mv.id:
+        return
+    for row, state in (
+        (previous, ModelState.retired),
+        (mv, ModelState.building),
+        (live, ModelState.previous),
+    ):
+        if row is not None:
+            row.state = state
+            session.flush()
+    mv.state, mv.activated_at = ModelState.live, utcnow()
+    session.flush()
+
+
+def start_fill(session: Session, model_id: int, batches: int) -> None:
+    session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.id == model_id)
+        .values(batches_total=batches, batches_done=0, failed=0, message=None)
+    )
+
+
+def add_fill_progress(
+    session: Session, model_id: int, *, batches: int = 1, failed: int = 0, message: str | None = None
+) -> None:
+    """Atomic increments: batch tasks of one fill report concurrently."""
+    values: dict[str, Any] = {
+        "batches_done": ModelVersion.batches_done + batches,
+        "failed": ModelVersion.failed + failed,
+    }
+    if message is not None:
+        values["message"] = message[:2000]
+    session.execute(update(ModelVersion).where(ModelVersion.id == model_id).values(**values))
+
+
+def product_ids_updated_since(session: Session, since: datetime) -> list[int]:
+    return list(session.scalars(select(Product.id).where(Product.updated_at >= since).order_by(Product.id)))
+
+
+def mark_all_embedded(session: Session, model_version: str, updated_before: datetime) -> None:
+    """After a swap: rows unchanged since the backfill read them hold the new model's vectors."""
+    session.execute(
+        update(Product)
+        .where(Product.updated_at < updated_before)
+        .values(embedded_model=model_version, embedded_at=utcnow())
+    )
 
 
 # --- API keys ----------------------------------------------------------------------------------
