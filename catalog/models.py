@@ -92,7 +92,8 @@ class IngestJob(Base):
     feed: Mapped[str] = mapped_column(Text)
     format: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(64))
-    total: Mapped[int] = mapped_column(Integer, default=0)  # items read from the feed
+    total: Mapped[int] = mapped_column(Integer, default=0)  # items in the feed
+    read: Mapped[int] = mapped_column(Integer, default=0)  # items read so far: where a feed task resumes
     batches_total: Mapped[int] = mapped_column(Integer, default=0)
     batches_done: Mapped[int] = mapped_column(Integer, default=0)
     indexed: Mapped[int] = mapped_column(Integer, default=0)  # products embedded and upserted

@@ -3,8 +3,9 @@
 ingest_errors becomes the dead letter: every item that could not be ingested keeps its record (to
 retry it) and how many attempts were made. Embed batches get rows of their own, so the broker only
 ever holds a few per job (backpressure) and their order of completion is on record. Jobs get a
-priority (live | bulk), the time their feed was fully read, and counters of partial updates and
-encoder calls. Products get a stock count (a stock change is a payload update).
+priority (live | bulk), how far their feed has been read (a retried or continued feed task resumes
+there) and when it was read to the end, and counters of partial updates and encoder calls.
+Products get a stock count (a stock change is a payload update).
 
 Revision ID: 0004
 Revises: 0003
@@ -22,7 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-JOB_COUNTERS = ("updated", "images_encoded", "texts_encoded")
+JOB_COUNTERS = ("read", "updated", "images_encoded", "texts_encoded")
 
 
 def upgrade() -> None:
