@@ -69,6 +69,25 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class Photo(Base):
+    """A product photo ClipShoe has read (ingest/photos.py): exact and near duplicates are linked."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_source", "source", postgresql_using="hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the bytes as read or downloaded
+    phash: Mapped[str] = mapped_column(String(16))  # perceptual hash, 16 hex digits
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(128))  # the stored copy it uses (its own or duplicate_of's)
+    duplicate_of: Mapped[str | None] = mapped_column(String(64))  # sha256 whose stored copy it reuses
+    distance: Mapped[int | None] = mapped_column(Integer)  # perceptual-hash bits to that photo
+    source: Mapped[str | None] = mapped_column(Text)  # first URL or path it was read from
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class JobStatus(enum.StrEnum):
     pending = "pending"
     running = "running"

@@ -6,11 +6,12 @@ import enum
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.models import (
@@ -20,6 +21,7 @@ from catalog.models import (
     JobStatus,
     ModelState,
     ModelVersion,
+    Photo,
     Product,
     utcnow,
 )
@@ -352,3 +354,41 @@ def revoke_api_key(session: Session, prefix: str) -> int:
         update(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
     return res.rowcount  # type: ignore[attr-defined]
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+
+class SqlImageRegistry:
+    """`ingest.photos.ImageRegistry` over the photos table, inside the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_sha256(self, sha256: str) -> Photo | None:
+        return self.session.scalar(select(Photo).where(Photo.sha256 == sha256))
+
+    def by_source(self, source: str) -> Photo | None:
+        return self.session.scalar(select(Photo).where(Photo.source == source).order_by(Photo.id).limit(1))
+
+    def originals_since(self, last_id: int) -> Sequence[Any]:
+        """Photos with their own stored copy, id > last_id: just what near-duplicate search needs."""
+        q = select(Photo.id, Photo.sha256, Photo.phash, Photo.path).where(
+            Photo.id > last_id, Photo.duplicate_of.is_(None)
+        )
+        return self.session.execute(q.order_by(Photo.id)).all()
+
+    def add(self, record: Any) -> Photo:
+        """Insert a photo (an `ingest.photos.PhotoRecord`); the row already there wins a race."""
+        existing = self.by_sha256(record.sha256)
+        if existing is not None:
+            return existing
+        photo = Photo(**{k: v for k, v in asdict(record).items() if k != "id"})
+        try:
+            with self.session.begin_nested():  # a savepoint: losing the race keeps the transaction
+                self.session.add(photo)
+        except IntegrityError:
+            winner = self.by_sha256(record.sha256)
+            assert winner is not None
+            return winner
+        return photo

@@ -55,6 +55,20 @@ class IngestSettings(BaseModel):
     batch_size: int = Field(64, description="Products per embed task.")
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    # Photos named by URL (ingest/image_fetch.py): each download is bounded in time and size.
+    image_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to an image server.")
+    image_read_timeout: float = Field(10.0, gt=0, description="Seconds of silence before a download fails.")
+    image_fetch_deadline: float = Field(30.0, gt=0, description="Seconds for a whole photo download.")
+    image_download_concurrency: int = Field(8, ge=1, description="Photo downloads in flight at once.")
+    image_max_side: int = Field(2048, ge=64, description="Longest side of the stored copy of a photo.")
+    thumbnail_size: int = Field(256, ge=16, description="Longest side of the stored thumbnails.")
+    phash_distance: int = Field(
+        4,
+        ge=-1,
+        le=64,
+        description="Perceptual-hash bits within which a photo that also looks alike in colour is a near "
+        "duplicate of a stored one and reuses it; -1 links exact duplicates only.",
+    )
     duplicate_threshold: float = Field(
         0.97, description="Photo cosine from which two listings of one brand are the same shoe."
     )

@@ -1,7 +1,8 @@
 """`read_feed`: any supported product feed → `ProductRecord | FeedError`, format auto-detected.
 
-Formats: "myntra" (the Kaggle/Myntra styles.csv layout) and "jsonl" (ClipShoe's generic
-feed, documented in ingest/FEEDS.md). A new marketplace adds a reader here, keyed by name.
+Formats (ingest/FEEDS.md): "myntra" (the Kaggle/Myntra styles.csv layout), "jsonl" and "csv"
+(ClipShoe's generic feed as JSON Lines or CSV), "folder" (photos with sidecar files) and
+"zappos50k" (the UT Zappos50K layout). A new source adds a reader here, keyed by name.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingest.jsonl import read_jsonl
+from ingest.myntra import REQUIRED as MYNTRA_COLUMNS
 from ingest.myntra import check_header, read_myntra
 from ingest.records import FeedError, FeedFormatError, ProductRecord
+from ingest.sources.csv_feed import is_feed_header, read_csv_feed, sniff_delimiter
+from ingest.sources.image_folder import has_photos, read_image_folder
+from ingest.sources.zappos import find_layout, read_zappos
 
 __all__ = ["FORMATS", "FeedError", "FeedFormatError", "detect_format", "read_feed"]
 
@@ -21,8 +26,13 @@ Reader = Callable[[Path, str], Iterator[ProductRecord | FeedError]]
 FORMATS: dict[str, tuple[Reader, str]] = {
     "myntra": (read_myntra, "myntra"),
     "jsonl": (read_jsonl, "feed"),
+    "csv": (read_csv_feed, "feed"),
+    "folder": (read_image_folder, "folder"),
+    "zappos50k": (read_zappos, "zappos50k"),
 }
-_FORMAT_ALIASES = {"csv": "myntra", "styles": "myntra", "ndjson": "jsonl", "json": "jsonl"}
+_FORMAT_ALIASES = {"styles": "myntra", "ndjson": "jsonl", "json": "jsonl", "images": "folder"}
+_FORMAT_ALIASES |= {"zappos": "zappos50k", "ut-zap50k": "zappos50k"}
+_FOLDER_FORMATS = frozenset({"folder", "zappos50k"})  # read a folder, not a file in it
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 # A catalogue folder: the file a reader looks for inside it, in order.
 _FOLDER_FEEDS = ("styles.csv", "feed.jsonl", "products.jsonl")
@@ -38,17 +48,35 @@ def read_feed(
     "myntra" for styles.csv, "feed" for JSONL). Raises FeedFormatError at once, before any
     row, when the file is missing, unreadable or in no known layout.
     """
-    path = _feed_file(Path(path))
-    name = _format_name(format) if format else detect_format(path)
-    if name == "myntra":
+    path = Path(path)
+    name = _format_name(format) if format else None
+    if name in _FOLDER_FORMATS or (name is None and path.is_dir() and _folder_format(path)):
+        name = name or _folder_format(path)
+        if not path.is_dir():
+            raise FeedFormatError(f"{path}: format {name!r} reads a folder")
+    else:
+        path = _feed_file(path)
+        name = name or detect_format(path)
+    if name == "csv" and set(_first_csv_row(path)) >= MYNTRA_COLUMNS:
+        name = "myntra"  # "csv" once meant the styles.csv layout: a Myntra header still reads so
+    if name in ("myntra", "csv"):
         # Check the header now: a generator would only raise on the caller's first next().
-        check_header(_first_csv_row(path), path)
+        _check_csv_header(name, path)
+    elif name == "zappos50k" and find_layout(path) is None:
+        raise FeedFormatError(f"{path}: not the UT Zappos50K layout (see ingest/FEEDS.md)")
     reader, default_source = FORMATS[name]
     return reader(path, source or default_source)
 
 
 def detect_format(path: Path) -> str:
-    """ "jsonl" for .jsonl/.ndjson or content starting with "{", "myntra" for a styles.csv header."""
+    """ "jsonl" for .jsonl/.ndjson or content starting with "{"; for a CSV header, "myntra" when it
+    has the styles.csv columns, "csv" when it has ClipShoe's (an id and a title); for a folder,
+    "zappos50k" or "folder" by its layout."""
+    if path.is_dir():
+        name = _folder_format(path)
+        if name is None:
+            raise FeedFormatError(f"{path}: folder holds no feed, photos or Zappos50K layout")
+        return name
     head = _sniff(path)
     if b"\x00" in head:
         raise FeedFormatError(f"{path}: binary file, not a product feed")
@@ -56,8 +84,33 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if not head.strip():
         raise FeedFormatError(f"{path}: empty file")
-    check_header(_first_csv_row(path), path)
+    header = _first_csv_row(path)
+    if set(header) >= MYNTRA_COLUMNS:
+        return "myntra"
+    if is_feed_header(header):
+        return "csv"
+    try:
+        check_header(header, path)
+    except FeedFormatError as exc:
+        raise FeedFormatError(f"{exc}; nor a ClipShoe CSV feed (needs an id and a title column)") from None
     return "myntra"
+
+
+def _folder_format(path: Path) -> str | None:
+    """A folder without a feed file in it: the Zappos50K layout, or photos with sidecars."""
+    if any((path / name).is_file() for name in _FOLDER_FEEDS):
+        return None
+    if find_layout(path) is not None:
+        return "zappos50k"
+    return "folder" if has_photos(path) else None
+
+
+def _check_csv_header(name: str, path: Path) -> None:
+    header = _first_csv_row(path)
+    if name == "myntra":
+        check_header(header, path)
+    elif not is_feed_header(header):
+        raise FeedFormatError(f"{path}: not a ClipShoe CSV feed: needs an id and a title column")
 
 
 def _feed_file(path: Path) -> Path:
@@ -89,6 +142,8 @@ def _sniff(path: Path) -> bytes:
 def _first_csv_row(path: Path) -> list[str]:
     try:
         with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-            return next(csv.reader(handle), [])
+            delimiter = sniff_delimiter(handle.readline())
+            handle.seek(0)
+            return next(csv.reader(handle, delimiter=delimiter), [])
     except (OSError, csv.Error) as exc:
         raise FeedFormatError(f"{path}: cannot read a CSV header: {exc}") from exc

@@ -1,9 +1,15 @@
-"""Product photo validation and content-addressed storage.
+"""Product photo validation, fingerprints and content-addressed storage.
 
 Every photo, from a feed or an upload, passes `validate_image` before anything decodes it for
-real: the size and format are sniffed from the bytes and the header, so a decompression bomb
-or a disguised file is refused before it costs memory. What survives is stored once per
-content hash as a normalised RGB JPEG.
+real: the size and format are sniffed from the bytes and the header (never the file name or a
+server's Content-Type), so a decompression bomb or a disguised file is refused before it costs
+memory. What survives is upright RGB: EXIF orientation applied, transparency flattened onto
+white, CMYK, 16-bit, palette and greyscale-with-alpha converted; of an animated GIF, WebP or PNG
+only the first frame is kept (a marketplace's animated photo opens on the product itself).
+
+It is stored once per content hash as a normalised JPEG (longest side capped) plus a
+thumbnail, and fingerprinted with a perceptual hash so that near-duplicates can be linked
+(`ingest.photos`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -27,7 +34,15 @@ JPEG_QUALITY = 90
 # Signatures of the accepted formats: bytes that start like one but that Pillow cannot
 # identify are a damaged photo, not some other kind of file.
 _MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
-_STORED = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.jpg")
+_STORED = re.compile(r"(thumbs/)?[0-9a-f]{2}/[0-9a-f]{64}\.jpg")
+# What a rejected non-image most likely is, so the reason says more than "unrecognised".
+_TEXT_KINDS = (
+    (re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<svg[\s>]", re.S | re.I), "an SVG drawing"),
+    (re.compile(rb"^\s*(<!doctype html|<html|<head|<body)", re.I), "an HTML page"),
+    (re.compile(rb"^\s*[{\[]"), "JSON"),
+    (re.compile(rb"^\s*<\?xml", re.I), "an XML document"),
+)
+SIGNATURE_SIDE = 32  # near-duplicate check: photos compared at 32×32 RGB
 
 
 class ImageRejected(Exception):
@@ -45,6 +60,7 @@ class ValidatedImage:
     width: int
     height: int
     format: str  # as sniffed from the content, e.g. "JPEG"
+    frames: int = 1  # > 1 for an animated GIF/WebP/PNG, of which `image` is the first frame
 
 
 def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int) -> ValidatedImage:
@@ -68,6 +84,7 @@ def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int)
         width=rgb.width,
         height=rgb.height,
         format=str(image.format),
+        frames=int(getattr(image, "n_frames", 1)),
     )
 
 
@@ -75,8 +92,8 @@ def _read(data: bytes | Path | str, max_bytes: int) -> bytes:
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data)
     if isinstance(data, str) and is_url(data):
-        # Fetching belongs to the marketplace connectors (timeouts, robots, retries).
-        raise ImageRejected("remote images are not fetched yet")
+        # Downloading (timeouts, size cap, concurrency) is ingest.image_fetch's job.
+        raise ImageRejected("remote image: download it first (ingest.image_fetch)")
     path = Path(data)
     try:
         size = path.stat().st_size
@@ -100,7 +117,7 @@ def _open(raw: bytes, max_pixels: int) -> Image.Image:
         claimed = _claimed_format(raw)
         if claimed:
             raise ImageRejected(f"corrupt or truncated image: unreadable {claimed} header") from exc
-        raise ImageRejected("not an image (unrecognised content)") from exc
+        raise ImageRejected(f"not an image: {describe_content(raw)}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(f"corrupt or truncated image: {exc}") from exc
     if image.format not in ALLOWED_FORMATS:
@@ -111,6 +128,20 @@ def _open(raw: bytes, max_pixels: int) -> Image.Image:
     if pixels == 0:
         raise ImageRejected("corrupt or truncated image: zero size")
     return image
+
+
+def describe_content(raw: bytes) -> str:
+    """A few words on what bytes that are not a photo look like ("an HTML page", "text")."""
+    head = raw[:1024].removeprefix(b"\xef\xbb\xbf")
+    for pattern, kind in _TEXT_KINDS:
+        if pattern.match(head):
+            return kind
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # a multi-byte character cut at the 1 KiB mark is still text
+            return "unrecognised binary content"
+    return "plain text"
 
 
 def _claimed_format(raw: bytes) -> str | None:
@@ -143,31 +174,84 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash as 16 hex digits: re-encoding or resizing a photo barely moves it."""
+    return str(imagehash.phash(image))
+
+
+def hash_distance(a: str, b: str) -> int:
+    """Hamming distance between two perceptual hashes (0–64)."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def signature(image: Image.Image) -> np.ndarray:
+    """The photo at 32×32 RGB: pHash is colour-blind, so a near-duplicate is confirmed on this."""
+    small = image.convert("RGB").resize((SIGNATURE_SIDE, SIGNATURE_SIDE), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.int16)
+
+
+def signature_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two signatures, on the 0–255 scale."""
+    return float(np.abs(a - b).mean())
+
+
+def normalised(image: Image.Image, max_side: int | None) -> Image.Image:
+    """The copy ClipShoe keeps: the longest side capped at `max_side` (the encoder sees 224 px)."""
+    if max_side is None or max(image.size) <= max_side:
+        return image
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return copy
+
+
+def jpeg_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
 def stored_path(sha256: str) -> str:
     """Relative path of a stored photo: two hex digits of fan-out keep folders small."""
     return f"{sha256[:2]}/{sha256}.jpg"
 
 
-def store_image(v: ValidatedImage, media_dir: Path) -> str:
+def thumbnail_path(rel: str) -> str:
+    """Relative path of the thumbnail of the stored photo at `rel`."""
+    return f"thumbs/{rel}"
+
+
+def store_image(v: ValidatedImage, media_dir: Path, max_side: int | None = None) -> str:
     """Save `v` as a JPEG under media_dir by content hash; returns the relative path.
 
     Idempotent (an existing file is kept) and atomic (write to a temporary file, then
     rename), so two workers storing the same photo never leave a half-written file.
     """
     rel = stored_path(v.sha256)
+    if not (media_dir / rel).exists():
+        write_stored(media_dir, rel, jpeg_bytes(normalised(v.image, max_side)))
+    return rel
+
+
+def store_thumbnail(v: ValidatedImage, media_dir: Path, size: int) -> str:
+    """Save a thumbnail of `v` (longest side `size`) beside the stored photos; returns its path."""
+    rel = thumbnail_path(stored_path(v.sha256))
+    if not (media_dir / rel).exists():
+        write_stored(media_dir, rel, jpeg_bytes(normalised(v.image, size)))
+    return rel
+
+
+def write_stored(media_dir: Path, rel: str, data: bytes) -> None:
+    """Write encoded bytes to media_dir/rel atomically (temporary file, then rename)."""
     target = media_dir / rel
-    if target.exists():
-        return rel
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
     try:
         with os.fdopen(fd, "wb") as handle:
-            v.image.save(handle, format="JPEG", quality=JPEG_QUALITY)
+            handle.write(data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return rel
 
 
 def load_stored(media_dir: Path, rel: str) -> Image.Image:

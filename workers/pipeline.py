@@ -10,12 +10,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from catalog import repository
 from catalog.repository import Change
 from catalog.vector_index import point_id
 from clipshoe.runtime import Runtime
 from ingest.feeds import FeedError, read_feed
-from ingest.images import ImageRejected, store_image, validate_image
+from ingest.images import ImageRejected
+from ingest.photos import store_for
 from ingest.records import ProductRecord
 from search import indexing
 from search.grouping import assign_groups
@@ -28,12 +31,22 @@ def record_fields(rec: ProductRecord) -> dict[str, Any]:
     return {**rec.model_dump(exclude={"source", "source_id", "image"}), "image_source": rec.image}
 
 
-def _store_photo(rt: Runtime, image: str) -> tuple[str, str]:
-    if image.startswith(("http://", "https://")):
-        raise ImageRejected("remote images are not fetched yet")
-    cfg = rt.settings.ingest
-    v = validate_image(Path(image), max_bytes=cfg.max_image_bytes, max_pixels=cfg.max_image_pixels)
-    return store_image(v, rt.settings.media_dir), v.sha256
+def _store_photo(rt: Runtime, image: str, session: Session | None = None) -> tuple[str, str]:
+    """A record's photo (local path or URL) → (stored copy to use, sha256 of its bytes).
+
+    Downloads, validates, normalises and de-duplicates (ingest/photos.py): an exact or near
+    duplicate reuses the stored copy. Raises ImageRejected with the reason. Pass the caller's
+    session when it holds a write transaction: SQLite has one writer at a time.
+    """
+    store = store_for(rt.settings)
+    if session is None:
+        with rt.sessions.begin() as own:
+            stored = store.store(repository.SqlImageRegistry(own), image)
+    else:
+        stored = store.store(repository.SqlImageRegistry(session), image)
+    if stored.link == "near":
+        log.info("photo %s: near duplicate of %s, reusing %s", image, stored.record.duplicate_of, stored.path)
+    return stored.path, stored.sha256
 
 
 def plan_job(rt: Runtime, job_id: int) -> list[list[int]]:
@@ -60,7 +73,7 @@ def plan_job(rt: Runtime, job_id: int) -> list[list[int]]:
                 fields = record_fields(item)
                 if item.image:
                     try:
-                        fields["image_path"], fields["image_sha256"] = _store_photo(rt, item.image)
+                        fields["image_path"], fields["image_sha256"] = _store_photo(rt, item.image, s)
                     except (ImageRejected, OSError) as exc:
                         failed += 1
                         reason = getattr(exc, "reason", None) or str(exc)

@@ -20,9 +20,12 @@ def _close(pixel: tuple[int, ...], expected: tuple[int, int, int], tolerance: in
     [
         (b"", "empty file"),
         (factory.jpeg_bytes((600, 600)) + b"\x00" * 1_000_000, "too large"),
-        (factory.SVG_BYTES, "not an image"),
-        (factory.HTML_BYTES, "not an image"),
-        (b"just some text", "not an image"),
+        (factory.SVG_BYTES, "not an image: an SVG drawing"),
+        (b'<?xml version="1.0"?>\n' + factory.SVG_BYTES, "not an image: an SVG drawing"),
+        (factory.HTML_BYTES, "not an image: an HTML page"),
+        (b'{"error": "rate limited"}', "not an image: JSON"),
+        (b"just some text", "not an image: plain text"),
+        (bytes(range(7, 250)) * 4, "not an image: unrecognised binary content"),
         (factory.tiff_bytes(), "unsupported image format: TIFF"),
         (factory.corrupt_jpeg(), "corrupt or truncated"),
         (factory.truncated_jpeg(), "corrupt or truncated"),
@@ -30,8 +33,8 @@ def _close(pixel: tuple[int, ...], expected: tuple[int, int, int], tolerance: in
         (factory.png_bomb(), "too many pixels"),  # past Pillow's own limit: refused at open
         (factory.png_bomb(3000, 3000), "too many pixels"),  # past ours, checked on the header
     ],
-    ids=["empty", "too-large", "svg", "html", "text", "tiff", "corrupt", "trunc-jpeg", "trunc-png",
-         "bomb-huge", "bomb"],
+    ids=["empty", "too-large", "svg", "svg-xml", "html", "json", "text", "binary", "tiff", "corrupt",
+         "trunc-jpeg", "trunc-png", "bomb-huge", "bomb"],
 )  # fmt: skip
 def test_hostile_bytes_are_rejected_with_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(ImageRejected) as caught:
@@ -40,7 +43,7 @@ def test_hostile_bytes_are_rejected_with_a_reason(data: bytes, reason: str) -> N
 
 
 def test_paths_and_urls(tmp_path: Path) -> None:
-    with pytest.raises(ImageRejected, match="remote images are not fetched yet"):
+    with pytest.raises(ImageRejected, match="remote image: download it first"):
         validate_image("https://cf.shopee.vn/file/a.jpg", **LIMITS)
     with pytest.raises(ImageRejected, match="file not found"):
         validate_image(tmp_path / "missing.jpg", **LIMITS)
@@ -116,3 +119,39 @@ def test_sample_catalogue_photos_validate(tmp_path: Path) -> None:
     assert len(results) == 8
     assert all((r.width, r.height, r.format) == (60, 80, "JPEG") for r in results)
     assert len({r.sha256 for r in results}) == 8
+
+
+def test_animated_gif_keeps_its_first_frame() -> None:
+    result = validate_image(factory.palette_gif(frames=2), **LIMITS)
+    assert result.frames == 2
+    assert _close(result.image.getpixel((5, 5)), factory.RED)  # frame 2 is blue
+
+
+def test_perceptual_hash_survives_reencoding_and_resizing() -> None:
+    from ingest.images import hash_distance, perceptual_hash
+    from ingest.silhouettes import draw_shoe
+
+    shoe = draw_shoe("boot", (120, 72, 40), size=(300, 400))
+    smaller = validate_image(_jpeg(shoe.resize((150, 200)), quality=50), **LIMITS).image
+    other = draw_shoe("heel", (120, 72, 40), size=(300, 400))
+    assert hash_distance(perceptual_hash(shoe), perceptual_hash(smaller)) <= 2
+    assert hash_distance(perceptual_hash(shoe), perceptual_hash(other)) > 10
+
+
+def test_store_image_caps_the_longest_side_and_stores_a_thumbnail(tmp_path: Path) -> None:
+    from ingest.images import store_thumbnail, thumbnail_path
+
+    validated = validate_image(factory.jpeg_bytes((900, 300)), **LIMITS)
+    rel = store_image(validated, tmp_path, max_side=300)
+    thumb = store_thumbnail(validated, tmp_path, size=60)
+    assert thumb == thumbnail_path(rel) == f"thumbs/{rel}"
+    assert load_stored(tmp_path, rel).size == (300, 100)
+    assert load_stored(tmp_path, thumb).size == (60, 20)
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
