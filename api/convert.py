@@ -97,11 +97,13 @@ def search_response(
     model: str,
     limit: int,
     offset: int,
+    model_version: str | None = None,
 ) -> SearchResponse:
     return SearchResponse(
         query=query,
         mode=mode,
         model=model,
+        model_version=model_version,
         filters=filters_out(result.filters),
         limit=limit,
         offset=offset,

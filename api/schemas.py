@@ -63,6 +63,9 @@ class SearchResponse(BaseModel):
     query: str | None
     mode: str
     model: str
+    model_version: str | None = Field(
+        None, description="Version of the model whose vectors every hit comes from (one per response)."
+    )
     filters: AppliedFilters = Field(description="Filters applied: the caller's plus those understood.")
     understood: list[UnderstoodOut] = Field([], description="Intent read from the query text.")
     limit: int

@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -98,6 +99,7 @@ class QdrantClientIndex(BaseIndex):
     ) -> None:
         self.hnsw_ef = hnsw_ef
         self.is_local = url is None and (location == ":memory:" or path is not None)
+        self._url, self._api_key = url, api_key  # snapshot downloads go over plain HTTP
         try:
             # No version handshake at construction: it blocks start-up for seconds while a server
             # is down, and the API must start and answer 503 until Qdrant is back.
@@ -377,6 +379,39 @@ class QdrantClientIndex(BaseIndex):
             if status == models.CollectionStatus.GREEN:
                 return
             time.sleep(0.5)
+
+    # -- backups (a server's snapshots API; local mode has none: copy its folder instead) -------
+
+    def snapshot(self, collection: str, folder: Path) -> Path:
+        """Snapshot one collection on the server, download it to `folder`, drop it from the server."""
+        if self._url is None:
+            raise NotImplementedError("qdrant-client local mode has no snapshots: copy its folder instead")
+        with self._call(collection):
+            snap = self.client.create_snapshot(collection, wait=True)
+        assert snap is not None
+        dest = folder / f"{collection}.snapshot"
+        url = f"{self._url.rstrip('/')}/collections/{collection}/snapshots/{snap.name}"
+        headers = {"api-key": self._api_key} if self._api_key else {}
+        try:
+            # Streamed: a snapshot holds every vector and can be far larger than memory.
+            with httpx.stream("GET", url, headers=headers, timeout=None) as response:
+                response.raise_for_status()
+                with open(dest, "wb") as f:
+                    for chunk in response.iter_bytes(1 << 20):
+                        f.write(chunk)
+        finally:
+            with self._call(collection):
+                self.client.delete_snapshot(collection, snap.name, wait=True)
+        return dest
+
+    def restore_snapshot(self, collection: str, file: Path) -> None:
+        """Upload a snapshot; the server (re)creates the collection from it, replacing its data."""
+        if self._url is None:
+            raise NotImplementedError("qdrant-client local mode has no snapshots: copy its folder instead")
+        with self._call(collection), open(file, "rb") as f:
+            self.client.http.snapshots_api.recover_from_uploaded_snapshot(
+                collection, wait=True, priority=models.SnapshotPriority.SNAPSHOT, snapshot=f
+            )
 
     def close(self) -> None:
         self.client.close()

@@ -312,17 +312,17 @@ def add_fill_progress(
     session.execute(update(ModelVersion).where(ModelVersion.id == model_id).values(**values))
 
 
-def product_ids_updated_since(session: Session, since: datetime) -> list[int]:
-    return list(session.scalars(select(Product.id).where(Product.updated_at >= since).order_by(Product.id)))
+def all_point_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(Product.point_id)))
 
 
-def mark_all_embedded(session: Session, model_version: str, updated_before: datetime) -> None:
-    """After a swap: rows unchanged since the backfill read them hold the new model's vectors."""
-    session.execute(
-        update(Product)
-        .where(Product.updated_at < updated_before)
-        .values(embedded_model=model_version, embedded_at=utcnow())
-    )
+def product_versions(session: Session, since: datetime | None = None) -> dict[int, datetime]:
+    """Product id → `updated_at` (of rows updated from `since` on): what a reindex compares to
+    see which rows changed while it ran."""
+    q = select(Product.id, Product.updated_at)
+    if since is not None:
+        q = q.where(Product.updated_at >= since)
+    return dict(session.execute(q).tuples().all())
 
 
 # --- API keys ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from catalog.vector_index import VectorIndex, open_index
 from clipshoe.settings import Settings, get_settings
 from encoder.base import Encoder
 from encoder.registry import get_encoder
+from search.live_model import LiveModels
 from search.service import SearchService
 
 
@@ -23,6 +24,7 @@ class Runtime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._lock = threading.Lock()
+        self._services: dict[str, SearchService] = {}
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -33,14 +35,35 @@ class Runtime:
         with self._lock:
             return open_index(self.settings)
 
-    @cached_property
-    def encoder(self) -> Encoder:
-        with self._lock:
-            return get_encoder(self.settings.encoder.model, self.settings.encoder.device)
+    @property
+    def configured_encoder(self) -> Encoder:
+        """The model settings name: the first one indexed; later, the registry decides (reindex)."""
+        return get_encoder(self.settings.encoder.model, self.settings.encoder.device)
 
     @cached_property
+    def live(self) -> LiveModels:
+        return LiveModels(
+            lambda: self.index,
+            self.sessions,
+            self.alias,
+            lambda: self.configured_encoder,
+            self.settings.encoder.device,
+        )
+
+    @property
+    def encoder(self) -> Encoder:
+        """The live model's encoder: the one whose vectors the alias's collection holds."""
+        return self.live.get().encoder
+
+    @property
     def search(self) -> SearchService:
-        return SearchService(self.index, self.encoder, self.sessions, self.alias)
+        """A search service bound to one live snapshot (collection and encoder together)."""
+        live = self.live.get()
+        service = self._services.get(live.collection)
+        if service is None:
+            service = SearchService(self.index, live.encoder, self.sessions, live.collection, live.version)
+            self._services = {live.collection: service}  # the old model's service is done with
+        return service
 
     @property
     def alias(self) -> str:

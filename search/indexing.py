@@ -23,6 +23,10 @@ from search import lexical
 log = logging.getLogger(__name__)
 
 
+# Payload key of the model version that made a point's vectors; not a filter, so not indexed.
+MODEL_KEY = "model"
+
+
 def collection_name(encoder: Encoder) -> str:
     """One collection per model version: vectors of two models never mix."""
     return f"clipshoe_{encoder.version}"
@@ -83,6 +87,7 @@ def build_points(products: Sequence[Product], encoder: Encoder, media_dir: Path)
     image_vecs = encoder.encode_images([photos[i] for i in with_photo])  # type: ignore[misc]
     text_vecs = encoder.encode_texts([dense_text(p) for p in products])
     image_of = {i: image_vecs[k] for k, i in enumerate(with_photo)}
+    version = encoder.version  # every point records the model that made it (`clipshoe doctor`)
     points = []
     for i, p in enumerate(products):
         vectors = {"text": text_vecs[i]}
@@ -93,7 +98,7 @@ def build_points(products: Sequence[Product], encoder: Encoder, media_dir: Path)
                 id=p.point_id,
                 vectors=vectors,
                 sparse=lexical.document_vector(lexical_text(p)),
-                payload=payload(p),
+                payload={**payload(p), MODEL_KEY: version},
             )
         )
     return points

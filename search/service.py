@@ -117,12 +117,19 @@ def apply_intent(flt: SearchFilter, parsed: ParsedQuery, ignore: frozenset[str])
 
 class SearchService:
     def __init__(
-        self, index: VectorIndex, encoder: Encoder, sessions: sessionmaker[Session], collection: str
+        self,
+        index: VectorIndex,
+        encoder: Encoder,
+        sessions: sessionmaker[Session],
+        collection: str,
+        model_version: str | None = None,
     ):
         self.index = index
         self.encoder = encoder
         self.sessions = sessions
-        self.collection = collection  # usually the live alias
+        self.collection = collection  # the live collection (Runtime.search), or an alias
+        # What responses report: the version of the vectors in `collection` (search/live_model.py).
+        self.model_version = model_version or encoder.version
         self.facts = CatalogueFacts(sessions)
 
     def text_queries(self, text: str, mode: Mode, vector: np.ndarray | None = None) -> list[VectorQuery]:

@@ -52,3 +52,19 @@ def ingest_feed(self, job_id: int) -> dict[str, int]:  # type: ignore[no-untyped
 def embed_batch(self, job_id: int | None, product_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Embed products and upsert their points (GPU workers read this queue)."""
     return pipeline.embed_batch(get_runtime(), job_id, product_ids)
+
+
+@task("clipshoe.encode.model_batch")
+def model_batch(self, model_id: int, product_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Embed products with one registered model version into its own collection (reindex, repair)."""
+    from workers import reindex
+
+    return reindex.fill_batch(get_runtime(), model_id, product_ids)
+
+
+@task("clipshoe.ingest.repair_points")
+def repair_points(self, model_id: int, product_ids: list[int], orphan_ids: list[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """`clipshoe doctor --repair`: rewrite stale payloads, delete orphaned points."""
+    from workers import doctor
+
+    return doctor.repair_points(get_runtime(), model_id, product_ids, orphan_ids)

@@ -40,7 +40,14 @@ def recommend(
     neg = [_product(session, i) for i in negative]
     result = SearchResult(service.recommend(pos, neg, flt=flt, limit=limit, offset=offset), flt)
     return search_response(
-        request, result, query=None, mode=Mode.image, model=service.encoder.name, limit=limit, offset=offset
+        request,
+        result,
+        query=None,
+        mode=Mode.image,
+        model=service.encoder.name,
+        model_version=service.model_version,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -77,5 +84,12 @@ def similar_products(
     p = _product(session, product_id)
     result = SearchResult(service.similar(p, flt=flt, limit=limit, offset=offset), flt)
     return search_response(
-        request, result, query=None, mode=Mode.image, model=service.encoder.name, limit=limit, offset=offset
+        request,
+        result,
+        query=None,
+        mode=Mode.image,
+        model=service.encoder.name,
+        model_version=service.model_version,
+        limit=limit,
+        offset=offset,
     )

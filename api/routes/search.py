@@ -59,7 +59,14 @@ def search_text(
         group=group,
     )
     return search_response(
-        request, result, query=q, mode=mode, model=service.encoder.name, limit=limit, offset=offset
+        request,
+        result,
+        query=q,
+        mode=mode,
+        model=service.encoder.name,
+        model_version=service.model_version,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -106,6 +113,7 @@ async def search_image(
         query=q,
         mode="image" if not q else "hybrid",
         model=service.encoder.name,
+        model_version=service.model_version,
         limit=limit,
         offset=offset,
     )
