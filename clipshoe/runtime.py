@@ -73,6 +73,7 @@ class Runtime:
         if "index" in self.__dict__:
             self.index.close()
             del self.__dict__["index"]
+        self._services = {}  # they hold the closed index
 
 
 _runtime: Runtime | None = None

@@ -69,7 +69,8 @@ class LiveModels:
                     log.warning("cannot read the live model yet (%s)", exc)
                     encoder = self._configured()
                     return LiveModel(self.alias, encoder, encoder.version)
-                self._checked = time.monotonic()
+                if self._live.collection != self.alias:  # until the first ingest sets it, look each time
+                    self._checked = time.monotonic()
             return self._live
 
     def invalidate(self) -> None:

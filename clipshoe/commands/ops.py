@@ -41,8 +41,6 @@ def _runtime() -> Iterator[Runtime]:
     except (OpsError, BackupError, VectorIndexError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    finally:
-        rt.close()
 
 
 def _bar(desc: str) -> Callable[[int, int], None]:
