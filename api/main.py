@@ -6,13 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
+from api.observability import RequestObserver, valid_request_id
+from api.ratelimit import RateLimitMiddleware
 from api.routes import health, ingest, pages, products, search
 from catalog.vector_index import IndexUnavailable
+from clipshoe.logs import configure_logging
 from clipshoe.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     rt = get_runtime()
+    configure_logging(rt.settings.log)  # after uvicorn's own set-up, which it re-routes
     rt.encoder  # noqa: B018 - load the model before the first request, not during it
     yield
 
@@ -33,13 +38,18 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         description="Shoe search by text (English, Vietnamese) or photo.",
     )
+    # Middleware added last runs first: request id → metrics and request log → CORS → rate limit.
+    app.add_middleware(RateLimitMiddleware)
     if rt.settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=rt.settings.api.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(RequestObserver)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     for r in (search.router, products.router, ingest.router, health.router, pages.router):
         app.include_router(r)
 

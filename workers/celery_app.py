@@ -41,3 +41,6 @@ def create_celery(settings: Settings) -> Celery:
 
 
 celery_app = create_celery(get_settings())
+
+# Task metrics, request ids and JSON logs hang on Celery signals.
+import workers.observability  # noqa: E402, F401
