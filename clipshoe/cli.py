@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from clipshoe.commands import evaluation, keys, ops, serving, training
+from clipshoe.commands import crawl, evaluation, keys, ops, serving, training
 
 app = typer.Typer(
     help="ClipShoe: shoe search by text or photo.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -14,6 +14,7 @@ app.registered_commands += training.app.registered_commands
 app.registered_groups += training.app.registered_groups
 app.add_typer(evaluation.app, name="eval")
 app.add_typer(keys.app, name="apikey")
+app.add_typer(crawl.app, name="crawl")
 app.registered_commands += ops.app.registered_commands
 app.add_typer(ops.models_app, name="models")
 

@@ -112,6 +112,24 @@ class RateLimitSettings(BaseModel):
     upload_burst: int = Field(10, ge=1, description="Photo uploads a client may make at once.")
 
 
+class CrawlSettings(BaseModel):
+    """Manners of `clipshoe crawl` (ingest/crawl/, docs/crawling.md): all limits are per host."""
+
+    user_agent: str = Field(
+        "ClipShoeBot/0.1 (+https://github.com/clipshoe/clipshoe/blob/main/docs/crawling.md)",
+        description="Sent with every request and matched against robots.txt; put your contact in it.",
+    )
+    requests_per_second: float = Field(0.5, gt=0, description="Requests per second to one host.")
+    concurrency: int = Field(1, ge=1, description="Requests in flight to one host.")
+    max_retries: int = Field(4, ge=0, description="Retries on 429, 5xx, timeouts and dropped connections.")
+    backoff_base: float = Field(2.0, ge=0, description="Seconds; retry n waits up to base·2^n (jittered).")
+    backoff_max: float = Field(120.0, ge=0, description="Longest wait; a longer Retry-After gives up.")
+    timeout: float = Field(30.0, gt=0, description="Seconds per request.")
+    base_urls: dict[str, str] = Field(
+        {}, description='Send a site\'s requests elsewhere (a mirror), e.g. {"tiki": "http://mirror:8080"}.'
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLIPSHOE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -127,6 +145,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    crawl: CrawlSettings = CrawlSettings()
 
     @property
     def database_url(self) -> str:
