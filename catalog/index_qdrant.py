@@ -96,8 +96,12 @@ class QdrantClientIndex(BaseIndex):
         path: str | None = None,
         hnsw_ef: int = 128,
         timeout: int = 30,
+        collection_params: dict[str, int] | None = None,
     ) -> None:
         self.hnsw_ef = hnsw_ef
+        # shard_number, replication_factor, write_consistency_factor: how a cluster spreads a
+        # new collection (deploy/qdrant-cluster/); empty for a single node.
+        self.collection_params = dict(collection_params or {})
         self.is_local = url is None and (location == ":memory:" or path is not None)
         self._url, self._api_key = url, api_key  # snapshot downloads go over plain HTTP
         try:
@@ -166,6 +170,7 @@ class QdrantClientIndex(BaseIndex):
                         sparse_vectors_config={
                             LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)
                         },
+                        **self.collection_params,  # type: ignore[arg-type]
                     )
             existing = self.client.get_collection(name).payload_schema
             with warnings.catch_warnings():

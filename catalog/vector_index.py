@@ -253,7 +253,9 @@ def open_index(settings: Settings) -> VectorIndex:
     if q.url:
         from catalog.index_qdrant import QdrantClientIndex
 
-        return QdrantClientIndex(url=q.url, api_key=q.api_key, hnsw_ef=q.hnsw_ef)
+        cluster = ("shard_number", "replication_factor", "write_consistency_factor")
+        params = {k: getattr(q, k) for k in cluster if getattr(q, k) is not None}
+        return QdrantClientIndex(url=q.url, api_key=q.api_key, hnsw_ef=q.hnsw_ef, collection_params=params)
     path = str(settings.qdrant_path)
     if q.backend == "edge":
         from catalog.index_edge import EdgeIndex

@@ -36,6 +36,13 @@ class QdrantSettings(BaseModel):
     optimize_min_points: int = Field(
         20_000, description="Embedded store: build HNSW after `clipshoe ingest` from this many points on."
     )
+    # A Qdrant cluster (deploy/qdrant-cluster/): how each new collection spreads over the nodes.
+    # Unset: Qdrant's defaults (one replica). See docs/operations.md.
+    shard_number: int | None = Field(None, ge=1, description="Shards per collection (cluster).")
+    replication_factor: int | None = Field(None, ge=1, description="Copies of each shard (cluster).")
+    write_consistency_factor: int | None = Field(
+        None, ge=1, description="Replicas that must confirm a write before it succeeds (cluster)."
+    )
 
 
 class BrokerSettings(BaseModel):
