@@ -62,7 +62,7 @@ class CrawlReport:
         lines = [
             f"crawl {d['folder']} (updated {d['updated']}): {'' if d['complete'] else 'not '}complete",
             f"  pages {d['pages']}, products {d['products']} (+{d['duplicates']} duplicates skipped), "
-            f"requests {d['requests']} ({d['retries']} retries)",
+            f"requests {d['requests']}, retries {d['retries']}",
             f"  errors: {errors}",
         ]
         for s in self.streams:

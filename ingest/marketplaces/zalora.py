@@ -6,7 +6,7 @@ GET /_c/v1/desktop/list_catalog_full?query=…&offset=<n>&limit=…&sort=popular
    "price", "special_price", "categories", …}, "image": url, "link": "<slug>.html"}]}}
 
 Prices are display strings in the storefront's currency ("1.290.000 ₫"); pages are offsets.
-Zalora's Vietnamese storefront closed in 2017: point `base_url` at the storefront to crawl,
+Zalora no longer runs a Vietnamese storefront: point `base_url` at the storefront to crawl,
 and set `currency` to match it (see docs/crawling.md).
 """
 
