@@ -65,7 +65,7 @@ class Marketplace(ABC):
     # The public site, for product links: those stay real whatever base_url serves the pages.
     site_url: ClassVar[str]
     page_size: ClassVar[int]
-    currency: ClassVar[str] = "VND"
+    currency: str = "VND"  # an instance may differ (a Zalora storefront abroad)
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.api_url).rstrip("/")

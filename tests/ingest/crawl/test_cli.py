@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from clipshoe.cli import app
+from clipshoe.settings import get_settings
 from tests.ingest.crawl.fake_market import FakeMarket, serving
 
 runner = CliRunner()
@@ -65,3 +67,14 @@ def test_sites_lists_every_marketplace() -> None:
         "sendo",
         "zalora",
     ]
+
+
+def test_settings_point_a_site_at_a_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLIPSHOE_CRAWL__BASE_URLS", '{"tiki": "http://mirror.example:8080"}')
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["crawl", "sites"])
+    finally:
+        get_settings.cache_clear()  # the next caller reads the restored environment
+    assert "tiki     http://mirror.example:8080" in result.output
+    assert "sendo    https://searchlist-api.sendo.vn" in result.output
