@@ -55,8 +55,10 @@ def run(
         timeout=manners.timeout,
     )
     base_urls = dict(manners.base_urls) | ({site: base_url} if base_url else {})
-    streams = [Stream(site, Listing(query=q)) for q in query or []]
-    streams += [Stream(site, Listing(category=c)) for c in category or []]
+    if not all(v.strip() for v in [*(query or []), *(category or [])]):
+        raise typer.BadParameter("a --query or --category must not be blank", param_hint="--query")
+    streams = [Stream(site, Listing(query=q.strip())) for q in query or []]
+    streams += [Stream(site, Listing(category=c.strip())) for c in category or []]
     folder = out or settings.data_dir / "crawl" / site
     try:
         report = Crawler(folder, politeness, base_urls=base_urls).run(streams, pages)

@@ -62,6 +62,7 @@ class Crawler:
     async def crawl(self, streams: Sequence[Stream], pages: int) -> CrawlReport:
         if pages < 1:
             raise ValueError("pages must be at least 1")
+        streams = list({s.key: s for s in streams}.values())  # the same listing twice is one listing
         markets = {s.site: get_marketplace(s.site, self.base_urls.get(s.site)) for s in streams}
         with CrawlStore.open(self.folder) as store:
             for stream in streams:

@@ -47,6 +47,8 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "unknown site 'amazon'" in unknown.output
     nothing = runner.invoke(app, ["crawl", "run", "--site", "tiki", "--out", str(tmp_path)])
     assert nothing.exit_code == 2 and "--query or --category" in nothing.output
+    blank = runner.invoke(app, ["crawl", "run", "--site", "tiki", "--query", " ", "--out", str(tmp_path)])
+    assert blank.exit_code == 2 and "must not be blank" in blank.output
     (tmp_path / "feed").mkdir()
     (tmp_path / "feed" / "products.jsonl").write_text('{"id": 1, "title": "x"}\n')
     foreign = runner.invoke(

@@ -54,7 +54,7 @@ def test_every_product_is_written_once_into_a_feed_the_ingest_reads(tmp_path: Pa
 
 def test_robots_comes_first_once_and_every_request_names_the_bot(tmp_path: Path) -> None:
     with serving(FakeMarket(pages=2)) as market:
-        crawl(tmp_path, market, QUERIES, pages=2)
+        crawl(tmp_path, market, [*QUERIES, QUERIES[0]], pages=2)  # a repeated query is crawled once
     assert market.requests[0].path == "/robots.txt"
     assert [r.path for r in market.requests].count("/robots.txt") == 1
     assert {r.user_agent for r in market.requests} == {AGENT}
