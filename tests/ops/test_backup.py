@@ -7,7 +7,6 @@ tasks in-process) so that wiping it cannot touch the session's catalogue.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,54 +18,27 @@ from sqlalchemy import select, text
 
 from catalog import repository
 from catalog.backup import PG_DUMP, SQLITE_COPY, BackupError, backup, restore, store_lock
-from catalog.db import get_engine, make_engine
+from catalog.db import get_engine
 from catalog.models import ModelState, Product
-from clipshoe.commands.evaluation import ingest_catalog, scratch_settings
 from clipshoe.runtime import Runtime
-from clipshoe.settings import DatabaseSettings, Settings
-from ingest.sample import generate_sample_catalog
+from clipshoe.settings import Settings
 from search.service import Mode
+from tests.ops.helpers import scratch_stack
 from workers import doctor, reindex
 
 QUERIES = ("black running shoes", "giày thể thao nữ", "brown leather boots")
-
-
-def _postgres_url(name: str) -> str:
-    base = os.environ["CLIPSHOE_DATABASE__URL"]
-    return base.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _admin(sql: str) -> None:
-    engine = make_engine(os.environ["CLIPSHOE_DATABASE__URL"])
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def scratch(
     request: pytest.FixtureRequest, tmp_path: Path, tiny_models: tuple[str, str]
 ) -> Iterator[Runtime]:
-    """A catalogue of 24 products indexed by a tiny model, in its own database and data folder."""
-    settings: Settings = scratch_settings(tmp_path / "data", tiny_models[0], "cpu")
-    db = f"clipshoe_ops_backup_{os.getpid()}"
-    if request.param == "postgres":
-        # FORCE: Alembic's engine keeps a pooled connection of its own.
-        _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        _admin(f"CREATE DATABASE {db}")
-        settings = settings.model_copy(update={"database": DatabaseSettings(url=_postgres_url(db))})
-    rt = Runtime(settings)
-    ingest_catalog(rt, generate_sample_catalog(tmp_path / "feed", n=24, seed=5))
-    reindex.adopt_live(rt)  # the registry knows the live model, as after any `clipshoe` operation
-    yield rt
-    rt.close()
-    get_engine(settings).dispose()
-    if request.param == "postgres":
-        _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    with scratch_stack(tmp_path, tiny_models[0], postgres=request.param == "postgres") as rt:
+        yield rt
 
 
 def state(rt: Runtime) -> dict[str, Any]:
-    """Everything a restore must bring back, as plain data (vectors apart: see `same`)."""
+    """Everything a restore must bring back, as plain data (vectors apart: see `assert_same`)."""
     with rt.sessions() as s:
         rows = s.scalars(select(Product))
         products = sorted((p.source_id, p.title, p.price, p.image_sha256, p.embedded_model) for p in rows)
