@@ -56,6 +56,7 @@ SEARCH_ROUTES = frozenset(
     {"/search", "/search/image", "/products/recommend", "/products/{product_id}/similar"}
 )
 UNMATCHED = "unmatched"  # 404s for paths no route knows: one label value, whatever was asked
+ROUTE_HINT = "clipshoe.route"  # scope key: the label of a request answered before routing
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -69,7 +70,7 @@ def valid_request_id(value: str) -> bool:
 
 def route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED
+    return getattr(route, "path", None) or scope.get(ROUTE_HINT) or UNMATCHED
 
 
 class RequestObserver:

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import redis
 from anyio import to_thread
+from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.observability import redis_client
+from api.observability import ROUTE_HINT, redis_client
 from catalog import repository
 from clipshoe.runtime import get_runtime
 from clipshoe.settings import RateLimitSettings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "clipshoe:ratelimit"
 _SIMILAR = re.compile(r"^/products/[^/]+/similar/?$")
 KEY_CACHE_SECONDS = 60.0  # how long a key's validity is remembered (identity only, not auth)
+REJECTED = Counter("clipshoe_rate_limited", "Requests refused with 429, by kind of limit.", ["kind"])
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,8 @@ class RateLimitMiddleware:
         if verdict.allowed:
             await self.app(scope, receive, send)
             return
+        REJECTED.labels(limit.kind).inc()
+        scope[ROUTE_HINT] = f"rate-limited:{limit.kind}"  # no route ran: name the limit instead
         retry = max(1, math.ceil(verdict.retry_after))
         what = "searches" if limit.kind == "search" else "photo uploads"
         body = json.dumps(

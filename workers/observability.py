@@ -1,7 +1,7 @@
 """Worker metrics and logs, from Celery's signals (workers/celery_app.py imports this module).
 
 Metrics: task durations by task and final state, failures by exception type, retries, and
-products embedded (`rate(clipshoe_items_embedded_total[5m])` is the embed throughput).
+products embedded (`sum(rate(clipshoe_items_embedded_total[5m]))` is the embed throughput).
 
 Several processes, one port: a prefork worker runs tasks in child processes, so each worker
 container sets PROMETHEUS_MULTIPROC_DIR (an empty folder, a tmpfs in the compose stack) where
@@ -29,7 +29,7 @@ from clipshoe.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-EMBED_TASK = "clipshoe.encode.batch"
+ENCODE_TASKS = "clipshoe.encode."  # ingest batches and model backfills: each reports "indexed"
 REQUEST_ID_HEADER = "clipshoe_request_id"
 
 TASK_DURATION = Histogram(
@@ -42,7 +42,9 @@ TASK_FAILURES = Counter(
     "clipshoe_task_failures", "Tasks that failed for good, by exception.", ["task", "exception"]
 )
 TASK_RETRIES = Counter("clipshoe_task_retries", "Task retries (transient errors).", ["task"])
-ITEMS_EMBEDDED = Counter("clipshoe_items_embedded", "Products embedded and upserted into the index.")
+ITEMS_EMBEDDED = Counter(
+    "clipshoe_items_embedded", "Products embedded and upserted into the index, by task.", ["task"]
+)
 
 _started: dict[str, float] = {}
 
@@ -73,8 +75,8 @@ def _task_retried(sender: Any, **_: Any) -> None:
 
 @signals.task_success.connect
 def _task_succeeded(sender: Any, result: Any = None, **_: Any) -> None:
-    if sender.name == EMBED_TASK and isinstance(result, dict):
-        ITEMS_EMBEDDED.inc(int(result.get("indexed", 0)))
+    if sender.name.startswith(ENCODE_TASKS) and isinstance(result, dict) and result.get("indexed"):
+        ITEMS_EMBEDDED.labels(sender.name).inc(int(result["indexed"]))
 
 
 @signals.before_task_publish.connect

@@ -107,7 +107,7 @@ def test_metrics_cover_requests_searches_tasks_and_jobs(client) -> None:
     assert grew("clipshoe_search_results_bucket", route="/search", mode="lexical", le="0.0") == 1
     # The catalogue was ingested by the real worker (a thread of this process) before this test.
     assert value(after, "clipshoe_ingest_jobs", status="completed") >= 1
-    assert value(after, "clipshoe_items_embedded_total") >= 49
+    assert value(after, "clipshoe_items_embedded_total", task="clipshoe.encode.batch") >= 49
     assert (
         value(after, "clipshoe_task_duration_seconds_count", task="clipshoe.encode.batch", state="SUCCESS")
         >= 1

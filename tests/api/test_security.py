@@ -121,6 +121,9 @@ def test_searches_past_the_burst_get_429_with_retry_after(client, limits) -> Non
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
     assert "too many searches" in r.json()["detail"] and "bursts of 3" in r.json()["detail"]
+    metrics = client.get("/metrics").text
+    assert 'clipshoe_http_requests_total{method="GET",route="rate-limited:search",status="429"}' in metrics
+    assert 'clipshoe_rate_limited_total{kind="search"}' in metrics
     # Facets, similar and recommend draw from the same bucket; product pages and health don't.
     assert client.get("/search/facets", params={"q": "shoes"}).status_code == 429
     assert client.get("/healthz").status_code == 200
