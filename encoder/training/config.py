@@ -39,6 +39,7 @@ class TrainConfig:
     warmup_steps: int = 20
     title_weight: float = 2.0  # sampling weight of a product's title captions vs the others
     multi_positive: bool = True  # attribute captions count every matching product as positive
+    image_loss_weight: float = 0.0  # photo↔photo loss (same type + colour attract); 0: off
     patience: int = 3  # epochs without a better val mrr@10 before stopping
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for smoke tests)
     device: str = "auto"

@@ -44,6 +44,34 @@ def contrastive_loss(
     return (t2i + i2t) / 2
 
 
+def image_pair_loss(image: torch.Tensor, logit_scale: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
+    """Photo ↔ photo supervised contrastive loss: photos of the same type and colour attract.
+
+    ``same[i, j]``: products i and j share the attributes (diagonal ignored). Photo search
+    ranks photos by this similarity, which the caption loss alone shapes only indirectly.
+    """
+    image = F.normalize(image, dim=-1)
+    n = image.shape[0]
+    eye = torch.eye(n, dtype=torch.bool, device=image.device)
+    logits = (logit_scale.clamp(max=math.log(100)).exp() * image @ image.T).masked_fill(eye, -1e4)
+    targets = (same & ~eye).float()
+    has = targets.sum(1) > 0
+    if not has.any():
+        return image.sum() * 0.0
+    log_probs = logits.log_softmax(1)
+    per_row = -(targets / targets.sum(1, keepdim=True).clamp(min=1) * log_probs).sum(1)
+    return per_row[has].mean()
+
+
+def same_attributes(rows: list[dict], keys: tuple[str, ...] = ("category", "colour")) -> torch.Tensor:
+    labels = [tuple(row.get(k) for k in keys) for row in rows]
+    known = [all(v for v in label) for label in labels]
+    n = len(rows)
+    return torch.tensor(
+        [[known[i] and labels[i] == labels[j] for j in range(n)] for i in range(n)], dtype=torch.bool
+    )
+
+
 def positives_for(captions: list[dict], rows: list[dict], multi: bool) -> torch.Tensor:
     n = len(rows)
     mask = torch.eye(n, dtype=torch.bool)
@@ -132,6 +160,10 @@ def train(
                 text = model.text_embed([c["text"] for c in captions])
                 positives = positives_for(captions, batch_rows, config.multi_positive).to(image.device)
                 loss = contrastive_loss(image.float(), text.float(), model.encoder.logit_scale, positives)
+                if config.image_loss_weight:
+                    same = same_attributes(batch_rows).to(image.device)
+                    pair = image_pair_loss(image.float(), model.encoder.logit_scale, same)
+                    loss = loss + config.image_loss_weight * pair
             (loss / config.accumulate).backward()
             losses.append(loss.item())
             if (n_micro + 1) % config.accumulate == 0 or start + micro >= len(order):

@@ -10,7 +10,13 @@ import torch
 
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
-from encoder.training.trainer import contrastive_loss, positives_for, train
+from encoder.training.trainer import (
+    contrastive_loss,
+    image_pair_loss,
+    positives_for,
+    same_attributes,
+    train,
+)
 
 TEXTS = ["black boots for women", "giày thể thao nam màu đỏ"]
 
@@ -43,6 +49,28 @@ def test_multi_positive_loss_treats_matching_captions_as_positives() -> None:
     assert mask.tolist() == [[True, True, False], [False, True, False], [False, False, True]]
     features = torch.eye(3)
     assert contrastive_loss(features, features, torch.tensor(3.0), mask) > 0
+
+
+def test_photo_pair_loss_pulls_same_type_and_colour_together() -> None:
+    rows = [
+        {"category": "heels", "colour": "black"},
+        {"category": "heels", "colour": "black"},
+        {"category": "boots", "colour": "brown"},
+        {"category": "boots", "colour": None},  # unknown colour: never a positive
+    ]
+    same = same_attributes(rows)
+    assert same.tolist() == [
+        [True, True, False, False],
+        [True, True, False, False],
+        [False, False, True, False],
+        [False, False, False, False],
+    ]
+    scale = torch.tensor(2.0)
+    apart = torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1.0, 0]])
+    together = torch.tensor([[1.0, 0, 0], [1.0, 0.1, 0], [0, 0, 1.0], [1.0, 1.0, 0]])
+    assert image_pair_loss(together, scale, same) < image_pair_loss(apart, scale, same)
+    # rows without a positive (3 of 4 here would be none): only the first two count
+    assert torch.isfinite(image_pair_loss(apart, scale, same))
 
 
 @pytest.fixture(scope="module")
