@@ -159,9 +159,13 @@ class RateLimiter:
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
-    def check(self, scope: Scope, api_key: str | None, limit: Limit) -> Verdict:
+    @staticmethod
+    def store_url() -> str | None:
         settings = get_runtime().settings
-        url = settings.rate_limit.redis_url or settings.broker.url
+        return settings.rate_limit.redis_url or settings.broker.url
+
+    def check(self, scope: Scope, api_key: str | None, limit: Limit) -> Verdict:
+        url = self.store_url()
         key = f"{KEY_PREFIX}:{limit.kind}:{self.client(scope, api_key)}"
         try:
             return self._buckets(url).take(key, limit)
@@ -185,8 +189,10 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         api_key = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-api-key"), None)
-        # Redis and the key lookup block: off the event loop.
-        verdict = await to_thread.run_sync(self.limiter.check, scope, api_key, limit)
+        if api_key is None and self.limiter.store_url() is None:
+            verdict = self.limiter.check(scope, api_key, limit)  # memory only: microseconds
+        else:  # Redis and the key lookup block: off the event loop
+            verdict = await to_thread.run_sync(self.limiter.check, scope, api_key, limit)
         if verdict.allowed:
             await self.app(scope, receive, send)
             return
