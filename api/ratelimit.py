@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import redis
 from anyio import to_thread
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.observability import ROUTE_HINT, redis_client
@@ -154,8 +155,11 @@ class RateLimiter:
 
     def client(self, scope: Scope, api_key: str | None) -> str:
         """A valid API key names the client; an invented one would mint fresh buckets, so it doesn't."""
-        if api_key and self._key_valid(api_key):
-            return "key:" + repository.hash_key(api_key)[:24]
+        try:
+            if api_key and self._key_valid(api_key):
+                return "key:" + repository.hash_key(api_key)[:24]
+        except SQLAlchemyError as exc:  # the database is down: judge the client by its address
+            log.warning("rate limit: API key not checked: %s", exc)
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 
