@@ -184,6 +184,36 @@ def _store_files(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.name != ".lock" and not p.name.endswith(".tmp")]
 
 
+def _copy_sparse(src: str, dst: str) -> None:
+    """Copy a file's data extents only. The engine preallocates its segment files sparsely (a
+    5.7 MB store of 300 products has 490 MB of apparent size); a plain copy would fill the holes."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        size, fd, pos = os.fstat(fin.fileno()).st_size, fin.fileno(), 0
+        while pos < size:
+            try:
+                start = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            fin.seek(start)
+            fout.seek(start)
+            while start < end:
+                chunk = fin.read(min(end - start, 1 << 20))
+                fout.write(chunk)
+                start += len(chunk)
+            pos = end
+        fout.truncate(size)
+    shutil.copystat(src, dst)
+
+
+def _copy_store(paths: list[Path], dest: Path) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.copytree(path, dest / path.name, copy_function=_copy_sparse)
+        else:
+            _copy_sparse(str(path), str(dest / path.name))
+
+
 def backup_vectors(settings: Settings, folder: Path) -> tuple[str, list[str], str | None]:
     """(kind, collections, alias target) after copying the store into the backup."""
     if settings.qdrant.url:
@@ -191,9 +221,7 @@ def backup_vectors(settings: Settings, folder: Path) -> tuple[str, list[str], st
     with store_lock(settings) as root:
         dest = folder / VECTORS
         dest.mkdir()
-        for path in _store_files(root):
-            copy = shutil.copytree if path.is_dir() else shutil.copy2
-            copy(path, dest / path.name)
+        _copy_store(_store_files(root), dest)
         aliases = _read_json(root / "aliases.json")
         collections = sorted(p.name for p in (dest / "collections").glob("*") if p.is_dir())
     return "embedded", collections, aliases.get(settings.qdrant.alias)
@@ -243,9 +271,7 @@ def restore_vectors(settings: Settings, folder: Path, manifest: Manifest) -> Non
                 shutil.rmtree(path)
             else:
                 path.unlink()
-        for path in (folder / VECTORS).iterdir():
-            copy = shutil.copytree if path.is_dir() else shutil.copy2
-            copy(path, root / path.name)
+        _copy_store(list((folder / VECTORS).iterdir()), root)
 
 
 def _restore_server(settings: Settings, folder: Path, manifest: Manifest) -> None:

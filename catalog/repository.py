@@ -312,6 +312,16 @@ def add_fill_progress(
     session.execute(update(ModelVersion).where(ModelVersion.id == model_id).values(**values))
 
 
+def record_embedded(session: Session, ids: Sequence[int], model_version: str) -> None:
+    """`mark_embedded` that leaves `updated_at` alone: a reindex or repair re-embedding a row does
+    not change the listing, and reindex catch-ups look for changed rows by `updated_at`."""
+    session.execute(
+        update(Product)
+        .where(Product.id.in_(ids))
+        .values(embedded_model=model_version, embedded_at=utcnow(), updated_at=Product.updated_at)
+    )
+
+
 def all_point_ids(session: Session) -> set[str]:
     return set(session.scalars(select(Product.point_id)))
 

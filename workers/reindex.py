@@ -96,7 +96,7 @@ def fill_batch(rt: Runtime, model_id: int, product_ids: list[int]) -> dict[str, 
         return {"indexed": 0, "failed": len(product_ids)}
     with rt.sessions.begin() as s:
         if rt.index.resolve_alias(rt.alias) == mv.collection:
-            repository.mark_embedded(s, [p.id for p in products], mv.version)
+            repository.record_embedded(s, [p.id for p in products], mv.version)
         repository.add_fill_progress(s, model_id)
     return {"indexed": len(points), "failed": 0}
 
@@ -167,8 +167,10 @@ def adopt_live(rt: Runtime) -> ModelVersion | None:
                 log.warning(unknown_live(rt, target))
                 return None
             mv = register(s, rt.settings.encoder.model, encoder, ModelState.live)
+            mv.points = rt.index.count(target)
         if mv.state != ModelState.live:
             repository.promote_model(s, mv)
+        s.flush()  # before expunge: changes to a detached row are never written
         s.expunge(mv)
     return mv
 
@@ -370,7 +372,7 @@ def finish_swap(rt: Runtime, sync: Sync) -> int:
         current = _versions(s)
         unchanged = [i for i, ts in sync.seen.items() if current.get(i) == ts]
         for batch in batched(unchanged, 1000):
-            repository.mark_embedded(s, batch, mv.version)
+            repository.record_embedded(s, batch, mv.version)
     return changed
 
 

@@ -40,7 +40,8 @@ def test_operations_from_the_command_line(
     assert new != old
 
     r = run("models", "list", "--json")
-    assert {m["version"]: m["state"] for m in json.loads(r.stdout)} == {old: "previous", new: "live"}
+    listed = {m["version"]: (m["state"], m["points"]) for m in json.loads(r.stdout)}
+    assert listed == {old: ("previous", 24), new: ("live", 24)}
     r = run("rollback")
     assert r.exit_code == 0 and f"{old} is live again" in r.stdout
     r = run("prune", "--include-previous")
