@@ -48,6 +48,13 @@ class QdrantSettings(BaseModel):
 class BrokerSettings(BaseModel):
     url: str | None = Field(None, description="Celery broker (Redis) URL; unset = tasks run in-process.")
     result_backend: str | None = None
+    visibility_timeout: int = Field(
+        3600,
+        ge=1,
+        description="Seconds before Redis gives an unacknowledged task to another worker: how long the task "
+        "of a worker killed outright waits to run again (docs/faults.md). A task still running then runs "
+        "twice (harmless, tasks are idempotent), so keep it above the usual task time.",
+    )
 
 
 class EncoderSettings(BaseModel):
