@@ -118,8 +118,10 @@ def run_fill(
         return 0
     with rt.sessions.begin() as s:
         repository.start_fill(s, model_id, len(batches))
-    for batch in batches:
+    for i, batch in enumerate(batches, start=1):
         submit(batch)  # embedded: runs now, in this thread
+        if progress is not None and rt.settings.embedded:
+            progress(i, len(batches))
     done, last_change = -1, time.monotonic()
     while True:
         with rt.sessions() as s:
