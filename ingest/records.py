@@ -103,8 +103,8 @@ def resolve_image(value: str | None, base_dir: Path) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if is_url(value):
-        return value
+    if is_url(value) or "://" in value:
+        return value  # another scheme (ftp://, data://) stays as given, for the record to refuse
     path = Path(value)
     return str(path if path.is_absolute() else (base_dir / path).resolve())
 

@@ -9,8 +9,8 @@ A photo's `CID` in meta-data.csv is its file name with a dash for the dot ("7965
 "7965307-5291"): one shoe in one colourway, the listing's `source_id`. Several-valued cells
 separate values with ";" ("Leather;Rubber"). The data set has no titles, prices or colours: a
 title is composed from brand, subcategory, gender and material, and colour stays unknown. A
-few CIDs sit under two subcategories; each is read once (the first in path order), the other
-places kept in `attributes["also_under"]`.
+few CIDs sit under two subcategories; each is read once (where its metadata row says, else the
+first in path order), the other places kept in `attributes["also_under"]`.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ def _read_meta(path: Path) -> dict[str, dict[str, str]]:
 def _record(
     number: int, cid: str, places: list[Path], images: Path, meta: dict[str, str], source: str
 ) -> ProductRecord | FeedError:
+    # A CID under two subcategories is read at the one its metadata names, else the first.
+    named = (meta.get("Category", "").strip(), meta.get("SubCategory", "").strip())
+    places = sorted(places, key=lambda p: p.relative_to(images).parts[:2] != named)
     parts = places[0].relative_to(images).parts
     if len(parts) != 4:
         where = "/".join(parts)
