@@ -383,7 +383,7 @@ class SqlImageRegistry:
 
     def originals_since(self, last_id: int) -> Sequence[Any]:
         """Photos with their own stored copy, id > last_id: just what near-duplicate search needs."""
-        q = select(Photo.id, Photo.sha256, Photo.phash, Photo.path).where(
+        q = select(Photo.id, Photo.sha256, Photo.phash).where(
             Photo.id > last_id, Photo.duplicate_of.is_(None)
         )
         return self.session.execute(q.order_by(Photo.id)).all()

@@ -87,12 +87,11 @@ class StoredPhoto:
 
 
 class PhotoRow(Protocol):
-    """What a registry returns: a PhotoRecord, or a database row with the same attributes."""
+    """What near-duplicate search needs of a registry's row (a PhotoRecord, or a database row)."""
 
     id: int | None
     sha256: str
     phash: str
-    path: str
 
 
 class ImageRegistry(Protocol):
@@ -118,37 +117,38 @@ def record_of(row: Any) -> PhotoRecord:
     return PhotoRecord(**{f.name: getattr(row, f.name) for f in fields(PhotoRecord)})
 
 
-@dataclass(frozen=True)
-class _Original:
-    sha256: str
-    path: str
-
-
 class NearIndex:
-    """Perceptual hashes of stored originals, searched by Hamming distance in one numpy pass."""
+    """Perceptual hashes of stored originals, searched by Hamming distance in one numpy pass.
+
+    Kept compact (8 bytes of hash and 32 of sha256 per photo, ~40 MB a million): an original's
+    stored copy is at `stored_path(sha256)`, so its path need not be held."""
 
     def __init__(self) -> None:
-        self._hashes = np.zeros(0, dtype=np.uint64)
-        self._originals: list[_Original] = []
-        self._ids: set[int] = set()
+        self._hashes = np.zeros(1024, dtype=np.uint64)  # grown by doubling: adding one is O(1)
+        self._shas = np.zeros((1024, 32), dtype=np.uint8)
+        self._size = 0
         self.last_id = 0
 
-    def add(self, row: PhotoRow) -> None:
-        if row.id is not None:
-            if row.id in self._ids:
-                return
-            self._ids.add(row.id)
-            self.last_id = max(self.last_id, row.id)
-        self._hashes = np.append(self._hashes, np.uint64(int(row.phash, 16)))
-        self._originals.append(_Original(row.sha256, row.path))
+    def __len__(self) -> int:
+        return self._size
 
-    def within(self, phash: str, distance: int) -> list[tuple[int, _Original]]:
-        """Stored originals at most `distance` bits away, nearest first."""
-        if distance < 0 or not self._originals:
+    def add(self, row: PhotoRow) -> None:
+        # Topping up asks for ids above last_id only, so no row is ever added twice.
+        self.last_id = max(self.last_id, row.id or 0)
+        if self._size == len(self._hashes):
+            self._hashes = np.concatenate([self._hashes, np.zeros_like(self._hashes)])
+            self._shas = np.concatenate([self._shas, np.zeros_like(self._shas)])
+        self._hashes[self._size] = np.uint64(int(row.phash, 16))
+        self._shas[self._size] = np.frombuffer(bytes.fromhex(row.sha256), dtype=np.uint8)
+        self._size += 1
+
+    def within(self, phash: str, distance: int) -> list[tuple[int, str]]:
+        """(bits apart, sha256) of the stored originals at most `distance` bits away, nearest first."""
+        if distance < 0 or not self._size:
             return []
-        bits = _popcount(self._hashes ^ np.uint64(int(phash, 16)))
-        hits = np.flatnonzero(bits <= distance)
-        return sorted(((int(bits[i]), self._originals[i]) for i in hits), key=lambda hit: hit[0])
+        bits = _popcount(self._hashes[: self._size] ^ np.uint64(int(phash, 16)))
+        hits = sorted(np.flatnonzero(bits <= distance), key=lambda i: bits[i])
+        return [(int(bits[i]), self._shas[i].tobytes().hex()) for i in hits]
 
 
 def _popcount(values: np.ndarray) -> np.ndarray:
@@ -309,8 +309,8 @@ class PhotoStore:
             return StoredPhoto(record_of(known), "exact")
         twin = self._near_twin(record.phash, item.signature)
         if twin is not None:
-            distance, original = twin
-            linked = replace(record, path=original.path, duplicate_of=original.sha256, distance=distance)
+            distance, original, path = twin
+            linked = replace(record, path=path, duplicate_of=original, distance=distance)
             return StoredPhoto(record_of(registry.add(linked)), "near")
         write_stored(self.media_dir, record.path, item.photo or b"")
         write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
@@ -319,16 +319,17 @@ class PhotoStore:
             self._near.add(added)
         return StoredPhoto(added, "new")
 
-    def _near_twin(self, phash: str, sig: np.ndarray) -> tuple[int, _Original] | None:
-        for distance, candidate in self._near.within(phash, self.near_distance):
-            thumb = self.media_dir / thumbnail_path(candidate.path)
+    def _near_twin(self, phash: str, sig: np.ndarray) -> tuple[int, str, str] | None:
+        """(distance, sha256, stored path) of a stored original this photo nearly duplicates."""
+        for distance, sha256 in self._near.within(phash, self.near_distance):
+            path = stored_path(sha256)
             try:
-                with Image.open(thumb) as image:
+                with Image.open(self.media_dir / thumbnail_path(path)) as image:
                     theirs = signature(image)
             except OSError:
                 continue  # its files are gone; it cannot be reused
             if signature_difference(sig, theirs) <= self.near_difference:
-                return distance, candidate
+                return distance, sha256, path
         return None
 
     def _files_exist(self, record: Any) -> bool:
