@@ -213,11 +213,11 @@ def main() -> None:
     os.environ["CLIPSHOE_ENCODER__MODEL"] = args.model
     rt = Runtime(settings_for(data))
     marker = data / "built.json"
+    data.mkdir(parents=True, exist_ok=True)
+    migrate(rt.settings)  # also brings a store built by an older version up to date
     if marker.is_file():
         built = json.loads(marker.read_text())
     else:
-        data.mkdir(parents=True, exist_ok=True)
-        migrate(rt.settings)
         print(f"building {args.n} products under {data} (once) …", file=sys.stderr)
         built = build(rt, args.n, args.seed)
         marker.write_text(json.dumps(built))

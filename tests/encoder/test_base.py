@@ -76,6 +76,17 @@ def test_eval_mode_during_encoding_and_restored_after() -> None:
     assert enc.layer.training
 
 
+def test_mixed_modes_come_back_module_by_module() -> None:
+    """A trainer keeps the tower frozen (eval) and a few layers in train mode: both survive."""
+    enc = FakeEncoder()
+    frozen, unfrozen = torch.nn.Dropout(0.5), torch.nn.Dropout(0.5)
+    enc.layer = torch.nn.Sequential(frozen, unfrozen)  # type: ignore[assignment]
+    enc.layer.eval()
+    unfrozen.train()
+    enc.encode_texts(["giày"])
+    assert (enc.layer.training, frozen.training, unfrozen.training) == (False, False, True)
+
+
 def test_rejects_a_bare_string_and_bad_batch_size() -> None:
     enc = FakeEncoder()
     with pytest.raises(TypeError):
