@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.feeds import read_feed
 from ingest.images import ImageRejected, validate_image
-from ingest.records import FeedError, ProductRecord
+from ingest.records import FeedError, ProductRecord, is_url
 
 _DETAIL = re.compile(r":.*$")
 
@@ -56,6 +56,8 @@ def summarise_feed(
 def _photo_status(record: ProductRecord, max_bytes: int, max_pixels: int) -> str:
     if record.image is None:
         return "no image"
+    if is_url(record.image):
+        return "remote (downloaded when ingested)"
     try:
         validate_image(Path(record.image), max_bytes=max_bytes, max_pixels=max_pixels)
     except ImageRejected as exc:
