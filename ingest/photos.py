@@ -315,6 +315,8 @@ class PhotoStore:
         write_stored(self.media_dir, record.path, item.photo or b"")
         write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
         added = record_of(registry.add(record))
+        if not self._files_exist(added):  # registered before, but the copy it points at is gone
+            added = replace(added, path=record.path, duplicate_of=None, distance=None)
         if added.duplicate_of is None:
             self._near.add(added)
         return StoredPhoto(added, "new")
@@ -360,15 +362,6 @@ def _with_claim(exc: ImageRejected, item: _Pending) -> ImageRejected:
     return exc
 
 
-__all__ = [
-    "ImageRegistry",
-    "NearIndex",
-    "PhotoRecord",
-    "PhotoStore",
-    "StoredPhoto",
-]
-
-
 def store_for(settings: Any) -> PhotoStore:
     """The process's PhotoStore for a `clipshoe.settings.Settings` (its ingest group, media dir)."""
     cfg = settings.ingest
@@ -411,3 +404,15 @@ def shared_store(
         thumbnail_size=thumbnail_size,
         near_distance=near_distance,
     )
+
+
+__all__ = [
+    "ImageRegistry",
+    "NearIndex",
+    "PhotoRecord",
+    "PhotoStore",
+    "StoredPhoto",
+    "prefetch_photos",
+    "shared_store",
+    "store_for",
+]

@@ -216,3 +216,16 @@ def test_stored_copy_is_normalised_with_a_thumbnail(registry, tmp_path: Path) ->
     with Image.open(tmp_path / "media" / stored.thumbnail) as thumb:
         assert (thumb.mode, max(thumb.size)) == ("RGB", 64)
     assert len(stored.record.phash) == 16 and (stored.record.width, stored.record.height) == (1200, 900)
+
+
+def test_a_photo_whose_stored_copy_was_lost_is_stored_again(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    source = tmp_path / "shoe.jpg"
+    source.write_bytes(_jpeg(_photo()))
+    store = _store(tmp_path)
+    first = store.store(registry, str(source))
+    shutil.rmtree(store.media_dir)  # e.g. a media volume restored from an older backup
+    again = _store(tmp_path).store(registry, str(source))
+    assert again.link == "new" and again.path == first.path
+    assert (store.media_dir / again.path).is_file() and (store.media_dir / again.thumbnail).is_file()
