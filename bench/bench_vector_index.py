@@ -2,6 +2,7 @@
 
     python bench/bench_vector_index.py                      # 100k points: edge + numpy; local at 20k
     python bench/bench_vector_index.py --n 20000 --backends edge,local,numpy
+    python bench/bench_vector_index.py --n 20000 --local-n 20000    # all three on the same points: ratios
 
 Data: clustered unit vectors (real embeddings are clustered; uniform random vectors make HNSW
 look far worse than it is, see docs/facts.md), `image` and `text` per point, a Zipf-distributed
@@ -387,6 +388,15 @@ def print_table(results: dict[str, dict]) -> None:
         recall = f"{r['dense_filtered_recall@10']} / {r['hybrid_filtered_recall@10']}"
         print(f"{kind:8} {r['n']:>7} {load:>7} {r.get('optimize_s', '-'):>8} {cells}  {recall}")
     print("latency cells: p50 / p95 through the VectorIndex interface; recall against exact numpy")
+    edge = results.get("edge")
+    others = [k for k, r in results.items() if k != "edge" and edge and r["n"] == edge["n"]]
+    if others:  # same vectors, filters and queries: how many times slower than ClipShoe's index
+        print(f"p95 latency as a multiple of edge's (same {edge['n']} points, same queries and filters):")
+        for kind in others:
+            ratios = " ".join(
+                f"{c}={results[kind][c]['p95_ms'] / max(edge[c]['p95_ms'], 1e-9):.1f}x" for c in cols
+            )
+            print(f"  {kind:8} {ratios}")
 
 
 if __name__ == "__main__":
