@@ -9,6 +9,7 @@ from fastapi import Request
 from api.deps import photo_url
 from api.schemas import (
     AppliedFilters,
+    DeadLetterOut,
     ExplanationOut,
     Hit,
     IngestErrorOut,
@@ -21,6 +22,7 @@ from api.schemas import (
 from catalog.models import IngestError, IngestJob, Product
 from catalog.vector_index import SearchFilter
 from search.service import SearchHit, SearchResult
+from workers.progress import job_progress
 
 P = TypeVar("P", bound=ProductOut)
 
@@ -65,27 +67,21 @@ def filters_out(f: SearchFilter) -> AppliedFilters:
 
 
 def job_out(job: IngestJob, errors: list[IngestError] | None = None) -> IngestJobOut:
+    """The job's row (the response model's own field list) with its progress, rate and ETA."""
+    computed = {"done", "rate", "eta_seconds", "errors"}
+    row = {name: getattr(job, name) for name in IngestJobOut.model_fields.keys() - computed}
+    progress = job_progress(job)
     return IngestJobOut(
-        id=job.id,
-        status=job.status,
-        feed=job.feed,
-        format=job.format,
-        source=job.source,
-        total=job.total,
-        indexed=job.indexed,
-        unchanged=job.unchanged,
-        failed=job.failed,
-        batches_total=job.batches_total,
-        batches_done=job.batches_done,
-        message=job.message,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        errors=[
-            IngestErrorOut(line=e.line, source_id=e.source_id, stage=e.stage, reason=e.reason)
-            for e in errors or []
-        ],
+        **row,
+        done=progress.done,
+        rate=None if progress.rate is None else round(progress.rate, 3),
+        eta_seconds=None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+        errors=[IngestErrorOut.model_validate(e, from_attributes=True) for e in errors or []],
     )
+
+
+def dead_letter_out(e: IngestError) -> DeadLetterOut:
+    return DeadLetterOut.model_validate(e, from_attributes=True)
 
 
 def search_response(

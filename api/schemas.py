@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -77,25 +77,49 @@ class IngestJobIn(BaseModel):
     feed: str = Field(description="Path of a feed file readable by the server (styles.csv layout or JSONL).")
     format: str | None = Field(None, description="'myntra' or 'jsonl'; detected when omitted.")
     source: str | None = Field(None, description="Source name for JSONL feeds (e.g. 'shopee').")
+    priority: Literal["live", "bulk"] = Field(
+        "bulk", description="'live' (a merchant's update) is processed before any queued 'bulk' work."
+    )
 
 
 class IngestErrorOut(BaseModel):
     line: int | None
     source_id: str | None
-    stage: str
+    stage: str = Field(description="Where it failed: feed (the row), image (the photo) or embed.")
     reason: str
+    attempts: int = 1
+
+
+class DeadLetterOut(IngestErrorOut):
+    id: int
+    job_id: int
+    record: dict[str, Any] | None = Field(None, description="The item as read (feed and image stages).")
+    created_at: datetime
+
+
+class DeadLetterPage(BaseModel):
+    total: int = Field(description="Entries matching the filters, all pages together.")
+    items: list[DeadLetterOut]
 
 
 class IngestJobOut(BaseModel):
     id: int
     status: str
+    priority: str
     feed: str
     format: str | None
     source: str | None
-    total: int
-    indexed: int
+    total: int = Field(description="Items in the feed.")
+    read: int = Field(0, description="Items read from the feed so far.")
+    done: int = Field(0, description="Items settled: indexed + updated + unchanged + failed.")
+    indexed: int = Field(description="Products embedded in full (photo and text).")
+    updated: int = Field(0, description="Partial updates: payload, lexical or text vector only.")
     unchanged: int
-    failed: int
+    failed: int = Field(description="Items in the dead letter.")
+    images_encoded: int = 0
+    texts_encoded: int = 0
+    rate: float | None = Field(None, description="Items settled per second since the job started.")
+    eta_seconds: float | None = Field(None, description="Time left at that rate; 0 once finished.")
     batches_total: int
     batches_done: int
     message: str | None

@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from catalog.models import (
     ApiKey,
+    BatchStatus,
+    IngestBatch,
     IngestError,
     IngestJob,
+    JobPriority,
     JobStatus,
     ModelState,
     ModelVersion,
@@ -26,20 +29,25 @@ from catalog.models import (
     utcnow,
 )
 
-# Fields whose change alters what the encoder or the lexical side sees: they force a re-embed.
-EMBEDDED_FIELDS = ("title", "brand", "category", "colour", "gender", "image_sha256")
+# What each field feeds (search.indexing builds the point), so an update redoes only that part:
+IMAGE_FIELDS = ("image_sha256",)  # the photo vector: re-embed photo and text
+TEXT_FIELDS = ("title",)  # the dense text vector (`dense_text`)
+LEXICAL_FIELDS = ("title", "brand", "category", "colour", "gender")  # the sparse vector (`lexical_text`)
 # Fields copied into the vector payload for filtering: a change updates the payload only.
-PAYLOAD_FIELDS = ("brand", "category", "gender", "colour", "price", "source")
+PAYLOAD_FIELDS = ("brand", "category", "gender", "colour", "price", "stock", "source")
+EMBEDDED_FIELDS = (*IMAGE_FIELDS, *LEXICAL_FIELDS)  # some vector depends on each of these
 PRODUCT_FIELDS = (
-    "title", "brand", "price", "currency", "category", "gender", "colour", "description",
+    "title", "brand", "price", "stock", "currency", "category", "gender", "colour", "description",
     "attributes", "url", "image_source", "image_path", "image_sha256",
 )  # fmt: skip
 
 
 class Change(enum.StrEnum):
     new = "new"
-    embed = "embed"  # something the vectors depend on changed
-    payload = "payload"  # only filterable metadata changed
+    embed = "embed"  # the photo changed: embed photo and text
+    text = "text"  # the title changed: text and lexical vectors; the photo vector is kept
+    lexical = "lexical"  # brand, category, colour or gender: lexical vector and payload, no encoder
+    payload = "payload"  # only metadata changed (price, stock, …): the payload, nothing re-embedded
     unchanged = "unchanged"
 
 
@@ -58,9 +66,13 @@ def upsert_product(
     changed = {k for k, v in values.items() if getattr(product, k) != v}
     for k in changed:
         setattr(product, k, values[k])
-    if changed & set(EMBEDDED_FIELDS):
-        product.embedded_model = None
+    if changed & set(IMAGE_FIELDS):
+        product.embedded_model = None  # its vectors are stale until the embed batch runs
         return product, Change.embed
+    if changed & set(TEXT_FIELDS):
+        return product, Change.text
+    if changed & set(LEXICAL_FIELDS):
+        return product, Change.lexical
     if changed:
         return product, Change.payload
     return product, Change.unchanged
@@ -139,11 +151,18 @@ def mark_embedded(session: Session, ids: Sequence[int], model_version: str) -> N
     )
 
 
+def mark_stale(session: Session, ids: Sequence[int]) -> None:
+    """Their vectors could not be brought up to date: the next ingest re-embeds them in full."""
+    session.execute(update(Product).where(Product.id.in_(ids)).values(embedded_model=None))
+
+
 # --- ingest jobs -------------------------------------------------------------------------------
 
 
-def create_job(session: Session, feed: str, format: str | None, source: str | None) -> IngestJob:
-    job = IngestJob(feed=feed, format=format, source=source, status=JobStatus.pending)
+def create_job(
+    session: Session, feed: str, format: str | None, source: str | None, priority: str = JobPriority.bulk
+) -> IngestJob:
+    job = IngestJob(feed=feed, format=format, source=source, status=JobStatus.pending, priority=priority)
     session.add(job)
     session.flush()
     return job
@@ -177,8 +196,42 @@ def add_error(
     reason: str,
     line: int | None = None,
     source_id: str | None = None,
+    record: dict[str, Any] | None = None,
+    attempts: int = 1,
 ) -> None:
-    session.add(IngestError(job_id=job_id, stage=stage, reason=reason[:2000], line=line, source_id=source_id))
+    """One dead-letter entry: the item, the stage it failed at, why, and after how many attempts."""
+    session.add(
+        IngestError(
+            job_id=job_id,
+            stage=stage,
+            reason=reason[:2000],
+            line=line,
+            source_id=source_id,
+            record=record,
+            attempts=attempts,
+        )
+    )
+
+
+def dead_letter(
+    session: Session,
+    job_id: int | None = None,
+    stage: str | None = None,
+    source: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[IngestError]]:
+    """Items that could not be ingested, newest first, and how many match in all."""
+    q = select(IngestError)
+    if job_id is not None:
+        q = q.where(IngestError.job_id == job_id)
+    if stage is not None:
+        q = q.where(IngestError.stage == stage)
+    if source is not None:
+        q = q.join(IngestJob, IngestJob.id == IngestError.job_id).where(IngestJob.source == source)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(q.order_by(IngestError.id.desc()).limit(limit).offset(offset))
+    return total, list(rows)
 
 
 def start_job(session: Session, job_id: int) -> None:
@@ -187,16 +240,35 @@ def start_job(session: Session, job_id: int) -> None:
     )
 
 
-def set_job_plan(session: Session, job_id: int, total: int, batches: int, failed: int) -> None:
-    session.execute(
-        update(IngestJob)
-        .where(IngestJob.id == job_id)
-        .values(total=total, batches_total=batches, failed=failed)
+def set_job_total(session: Session, job_id: int, total: int) -> None:
+    session.execute(update(IngestJob).where(IngestJob.id == job_id).values(total=total))
+
+
+def advance_read(session: Session, job_id: int, expected: int, to: int) -> bool:
+    """Claim the feed's items `expected`..`to` for this transaction: false when another task has
+    read past `expected` already (the row stays locked until commit, so two never both win)."""
+    res = session.execute(
+        update(IngestJob).where(IngestJob.id == job_id, IngestJob.read == expected).values(read=to)
     )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_feed_read(session: Session, job_id: int) -> None:
+    """Every item of the feed has been read and planned: the job completes with its last batch."""
+    session.execute(update(IngestJob).where(IngestJob.id == job_id).values(feed_read_at=utcnow()))
 
 
 def add_job_progress(
-    session: Session, job_id: int, *, indexed: int = 0, unchanged: int = 0, failed: int = 0, batches: int = 0
+    session: Session,
+    job_id: int,
+    *,
+    indexed: int = 0,
+    unchanged: int = 0,
+    updated: int = 0,
+    failed: int = 0,
+    batches: int = 0,
+    images: int = 0,
+    texts: int = 0,
 ) -> None:
     """Atomic counter increments: concurrent batch tasks never lose an update."""
     session.execute(
@@ -205,19 +277,24 @@ def add_job_progress(
         .values(
             indexed=IngestJob.indexed + indexed,
             unchanged=IngestJob.unchanged + unchanged,
+            updated=IngestJob.updated + updated,
             failed=IngestJob.failed + failed,
             batches_done=IngestJob.batches_done + batches,
+            images_encoded=IngestJob.images_encoded + images,
+            texts_encoded=IngestJob.texts_encoded + texts,
         )
     )
 
 
 def finish_job_if_done(session: Session, job_id: int) -> bool:
-    """Mark the job completed once every batch has reported; true if this call finished it."""
+    """Mark the job completed once its feed is read and every batch has reported; true if this
+    call finished it."""
     res = session.execute(
         update(IngestJob)
         .where(
             IngestJob.id == job_id,
             IngestJob.status == JobStatus.running,
+            IngestJob.feed_read_at.is_not(None),
             IngestJob.batches_done >= IngestJob.batches_total,
         )
         .values(status=JobStatus.completed, finished_at=utcnow())
@@ -231,6 +308,99 @@ def fail_job(session: Session, job_id: int, message: str) -> None:
         .where(IngestJob.id == job_id)
         .values(status=JobStatus.failed, message=message[:2000], finished_at=utcnow())
     )
+
+
+# --- embed batches: the backlog lives here, the broker holds a few ids per job ------------------
+
+_OPEN = (BatchStatus.queued, BatchStatus.running)
+_CLOSED = (BatchStatus.done, BatchStatus.failed)
+
+
+def add_batch(session: Session, job_id: int, product_ids: Sequence[int], text_ids: Sequence[int]) -> int:
+    seq = session.scalar(
+        update(IngestJob)
+        .where(IngestJob.id == job_id)
+        .values(batches_total=IngestJob.batches_total + 1)
+        .returning(IngestJob.batches_total)
+    )
+    batch = IngestBatch(
+        job_id=job_id,
+        seq=seq,
+        product_ids=list(product_ids),
+        text_ids=list(text_ids),
+        status=BatchStatus.pending,
+        attempts=0,
+    )
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def claim_batches(session: Session, job_id: int, cap: int) -> list[int]:
+    """Mark the job's next pending batches queued so that at most `cap` are queued or running, and
+    return their ids. The job row is locked: two claims for one job never both take the last slot."""
+    session.execute(select(IngestJob.id).where(IngestJob.id == job_id).with_for_update())
+    room = cap - queued_batches(session, job_id)
+    if room <= 0:
+        return []
+    q = select(IngestBatch.id).where(IngestBatch.job_id == job_id, IngestBatch.status == BatchStatus.pending)
+    ids = list(session.scalars(q.order_by(IngestBatch.seq).limit(room)))
+    if ids:
+        session.execute(
+            update(IngestBatch)
+            .where(IngestBatch.id.in_(ids))
+            .values(status=BatchStatus.queued, queued_at=utcnow())
+        )
+    return ids
+
+
+def release_batches(session: Session, ids: Sequence[int]) -> None:
+    """Batches that could not be handed to the broker wait again."""
+    session.execute(
+        update(IngestBatch)
+        .where(IngestBatch.id.in_(ids), IngestBatch.status == BatchStatus.queued)
+        .values(status=BatchStatus.pending, queued_at=None)
+    )
+
+
+def queued_batches(session: Session, job_id: int) -> int:
+    """Batches of the job in the broker or on a worker now."""
+    q = select(func.count()).select_from(IngestBatch)
+    return session.scalar(q.where(IngestBatch.job_id == job_id, IngestBatch.status.in_(_OPEN))) or 0
+
+
+def pending_batches(session: Session, job_id: int) -> list[int]:
+    q = select(IngestBatch.id).where(IngestBatch.job_id == job_id, IngestBatch.status == BatchStatus.pending)
+    return list(session.scalars(q.order_by(IngestBatch.seq)))
+
+
+def start_batch(session: Session, batch_id: int) -> IngestBatch | None:
+    """The batch, marked running; None when it is already closed (a redelivered message)."""
+    batch = session.get(IngestBatch, batch_id, with_for_update=True)
+    if batch is None or batch.status in _CLOSED:
+        return None
+    batch.status, batch.started_at, batch.attempts = BatchStatus.running, utcnow(), batch.attempts + 1
+    session.flush()
+    return batch
+
+
+def close_batch(session: Session, batch_id: int, status: BatchStatus) -> bool:
+    """Mark it done or failed; true if this call closed it (so its counts are added only once)."""
+    res = session.execute(
+        update(IngestBatch)
+        .where(IngestBatch.id == batch_id, IngestBatch.status.not_in(_CLOSED))
+        .values(status=status, finished_at=utcnow())
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def get_batch(session: Session, batch_id: int) -> IngestBatch | None:
+    return session.get(IngestBatch, batch_id)
+
+
+def job_batches(session: Session, job_id: int) -> list[IngestBatch]:
+    q = select(IngestBatch).where(IngestBatch.job_id == job_id).order_by(IngestBatch.seq)
+    return list(session.scalars(q))
 
 
 # --- model versions ----------------------------------------------------------------------------

@@ -67,6 +67,18 @@ class EncoderSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     batch_size: int = Field(64, description="Products per embed task.")
+    max_queued_batches: int = Field(
+        8,
+        ge=1,
+        description="Embed batches of one job in the broker at once (backpressure: the rest wait as "
+        "rows in the database); give at least one per encode worker.",
+    )
+    feed_task_items: int = Field(
+        5000,
+        ge=1,
+        description="Feed items one ingest task reads before it queues its continuation: live jobs "
+        "get in between, and no task outlives the broker's visibility timeout.",
+    )
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     # Photos named by URL (ingest/image_fetch.py): each download is bounded in time and size.

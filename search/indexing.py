@@ -80,12 +80,15 @@ def _load_photos(products: Sequence[Product], media_dir: Path) -> list[Image.Ima
     return photos
 
 
-def build_points(products: Sequence[Product], encoder: Encoder, media_dir: Path) -> list[PointData]:
-    """Embed a batch: one image call and one text call for the whole batch."""
+def build_points(
+    products: Sequence[Product], encoder: Encoder, media_dir: Path, batch_size: int | None = None
+) -> list[PointData]:
+    """Embed a batch: one image call and one text call for the whole batch (the encoder splits
+    them into `batch_size` chunks, its own default when None)."""
     photos = _load_photos(products, media_dir)
     with_photo = [i for i, ph in enumerate(photos) if ph is not None]
-    image_vecs = encoder.encode_images([photos[i] for i in with_photo])  # type: ignore[misc]
-    text_vecs = encoder.encode_texts([dense_text(p) for p in products])
+    image_vecs = encoder.encode_images([photos[i] for i in with_photo], batch_size)  # type: ignore[misc]
+    text_vecs = encoder.encode_texts([dense_text(p) for p in products], batch_size)
     image_of = {i: image_vecs[k] for k, i in enumerate(with_photo)}
     version = encoder.version  # every point records the model that made it (`clipshoe doctor`)
     points = []
@@ -102,3 +105,28 @@ def build_points(products: Sequence[Product], encoder: Encoder, media_dir: Path)
             )
         )
     return points
+
+
+def text_points(
+    products: Sequence[Product], encoder: Encoder, batch_size: int | None = None
+) -> list[PointData]:
+    """After a title change: the text and lexical vectors and the payload, never the photo's vector
+    (for `VectorIndex.update_vectors`)."""
+    text_vecs = encoder.encode_texts([dense_text(p) for p in products], batch_size)
+    return [
+        PointData(
+            id=p.point_id,
+            vectors={"text": text_vecs[i]},
+            sparse=lexical.document_vector(lexical_text(p)),
+            payload=payload(p),
+        )
+        for i, p in enumerate(products)
+    ]
+
+
+def lexical_point(p: Product) -> PointData:
+    """After a brand, category, colour or gender change: the lexical vector and the payload; no
+    encoder call at all."""
+    return PointData(
+        id=p.point_id, vectors={}, sparse=lexical.document_vector(lexical_text(p)), payload=payload(p)
+    )

@@ -6,12 +6,37 @@ from celery import Celery
 
 from clipshoe.settings import Settings, get_settings
 
-# Routing in one table, by resource: a GPU worker reads `encode`; I/O-bound workers read `ingest`.
+# Routing in one table, by resource (a GPU worker reads `encode.*`; I/O-bound workers `ingest.*`)
+# and by priority: a merchant's live update (`*.live`) goes before a bulk backfill (`*.bulk`).
+STAGES = ("ingest", "encode")
+PRIORITIES = ("live", "bulk")
 TASK_ROUTES = {
-    "clipshoe.ingest.*": {"queue": "ingest"},
-    "clipshoe.encode.*": {"queue": "encode"},
+    "clipshoe.ingest.*": {"queue": "ingest.bulk"},
+    "clipshoe.encode.*": {"queue": "encode.bulk"},
 }
-QUEUES = ("ingest", "encode")
+# A worker drains its queues strictly in this order (queue_order_strategy=priority below): live
+# work first; within a priority, embedding before reading more feed, so a backlog drains before
+# it grows.
+QUEUES = ("ingest.live", "encode.live", "encode.bulk", "ingest.bulk")
+
+
+def queue_for(stage: str, priority: str) -> str:
+    name = f"{stage}.{priority}"
+    if name not in QUEUES:
+        raise ValueError(f"no queue {name!r}: stages are {STAGES}, priorities {PRIORITIES}")
+    return name
+
+
+def worker_queues(spec: str) -> list[str]:
+    """`ingest,encode` or `encode.live` → queue names in priority order; a bare stage means both
+    of its priorities (so `--queues encode` still names the GPU worker's queues)."""
+    wanted = set()
+    for name in filter(None, (part.strip() for part in spec.split(","))):
+        matches = [q for q in QUEUES if q == name or q.split(".")[0] == name]
+        if not matches:
+            raise ValueError(f"unknown queue {name!r}: known are {', '.join(QUEUES)} and {', '.join(STAGES)}")
+        wanted.update(matches)
+    return [q for q in QUEUES if q in wanted]
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -25,7 +50,7 @@ def create_celery(settings: Settings) -> Celery:
         task_always_eager=settings.embedded,
         task_eager_propagates=True,
         task_routes=TASK_ROUTES,
-        task_default_queue="ingest",
+        task_default_queue="ingest.bulk",
         task_serializer="json",
         accept_content=["json"],
         # A task is acknowledged after it ran, and re-queued if its worker dies: tasks are
@@ -40,6 +65,7 @@ def create_celery(settings: Settings) -> Celery:
             "visibility_timeout": settings.broker.visibility_timeout,
             "unacked_restore_interval": max(1, min(10, settings.broker.visibility_timeout // 10)),
             "unacked_restore_throttle": 1,
+            "queue_order_strategy": "priority",  # poll queues in the order listed (QUEUES), not round robin
         },
         task_ignore_result=settings.broker.result_backend is None,
     )

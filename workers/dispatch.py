@@ -5,28 +5,38 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from catalog import repository
 from clipshoe.runtime import Runtime
+from workers import pipeline
+from workers.celery_app import queue_for
 from workers.tasks import ingest_feed
 
 log = logging.getLogger(__name__)
 
-# Embedded mode: one job at a time in this process (the embedded index has one owner anyway);
-# the API answers at once and the job runs beside it.
+# Embedded mode: one job at a time in this process (the embedded index has one owner anyway), in
+# the order submitted; the API answers at once and the job runs beside it.
 _local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clipshoe-ingest")
 
 
-def _run_eagerly(job_id: int) -> None:
+def _run_here(rt: Runtime, job_id: int) -> None:
     try:
-        ingest_feed.apply(args=(job_id,), throw=True)
+        pipeline.run_job(rt, job_id)
     except Exception:  # the job row already says why; keep the thread alive for the next job
         log.exception("ingest job %s failed", job_id)
 
 
 def submit_job(rt: Runtime, job_id: int, wait: bool = False) -> Future[None] | None:
+    """Start a job created with `repository.create_job`: its feed task goes to the ingest queue of
+    the job's priority (`ingest.live` before `ingest.bulk`)."""
     if rt.settings.embedded:
-        future = _local.submit(_run_eagerly, job_id)
+        future = _local.submit(_run_here, rt, job_id)
         if wait:
             future.result()
         return future
-    ingest_feed.delay(job_id)
+    with rt.sessions() as s:
+        job = repository.get_job(s, job_id)
+        if job is None:
+            raise LookupError(f"ingest job {job_id} does not exist")
+        queue = queue_for("ingest", job.priority)
+    ingest_feed.apply_async((job_id,), queue=queue)
     return None

@@ -1,29 +1,44 @@
-"""The ingest pipeline's stages as plain functions: Celery tasks and the CLI call the same code.
+"""The ingest pipeline's stages as plain functions: Celery tasks, the CLI and `clipshoe eval` call
+the same code.
 
-plan_job:    feed → normalised records → validated, stored photos → product rows → embed batches
-embed_batch: product ids → vectors (one encoder call per batch) → points upserted → rows marked
+plan_job:    feed → normalised records → validated, stored photos → product rows → batch rows,
+             committed chunk by chunk. What changed decides the work (see `catalog.repository.Change`):
+             a new photo is embedded in full, a new title re-embeds only the text; brand, category,
+             colour, gender, price or stock changes update the point at once, with no encoder call.
+embed_batch: batch row → vectors (one encoder call per kind) → points upserted or updated → rows
+             marked, counts added once.
+fail_batch:  a batch that cannot be embedded (bad data, or retries exhausted) → every product of it
+             in the dead letter, with the reason.
+run_job:     all of it in this thread, in order (embedded mode, `clipshoe eval`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from catalog import repository
+from catalog.models import BatchStatus, IngestJob, JobStatus, Product
 from catalog.repository import Change
 from catalog.vector_index import point_id
 from clipshoe.runtime import Runtime
 from ingest.feeds import FeedError, read_feed
 from ingest.images import ImageRejected
-from ingest.photos import store_for
+from ingest.photos import prefetch_photos, store_for
 from ingest.records import ProductRecord
 from search import indexing
 from search.grouping import assign_groups
 
 log = logging.getLogger(__name__)
+
+# Called after each committed chunk of the feed: hand the new batches to the broker.
+OnChunk = Callable[[], None]
 
 
 def record_fields(rec: ProductRecord) -> dict[str, Any]:
@@ -49,76 +64,222 @@ def _store_photo(rt: Runtime, image: str, session: Session | None = None) -> tup
     return stored.path, stored.sha256
 
 
-def plan_job(rt: Runtime, job_id: int) -> list[list[int]]:
-    """Stage 1. Per-item problems become recorded errors; a bad feed fails the job."""
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+class _Planner:
+    """One job's feed, read into product rows and batch rows; every item lands in exactly one
+    counter (failed, unchanged, updated) or one batch, so done == total at the end."""
+
+    def __init__(self, rt: Runtime, job_id: int, collection: str) -> None:
+        self.rt, self.job_id, self.collection = rt, job_id, collection
+        self.version = rt.encoder.version
+        self.size = rt.settings.ingest.batch_size
+        self.full: dict[int, None] = {}  # ordered sets of product ids waiting for a batch row
+        self.text: dict[int, None] = {}
+        self.planned_full: set[int] = set()  # in a batch row of this job already
+        self.counts: Counter[str] = Counter()
+        self.batch_ids: list[int] = []
+
+    def item(self, s: Any, line: int, item: ProductRecord | FeedError) -> None:
+        if isinstance(item, FeedError):
+            self._dead(s, "feed", item.reason, item.line, item.source_id)
+            return
+        fields = record_fields(item)
+        if item.image:
+            try:
+                fields["image_path"], fields["image_sha256"] = _store_photo(self.rt, item.image, s)
+            except (ImageRejected, OSError) as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                # The listing is left as it was: nothing stored is lost.
+                self._dead(s, "image", reason, line, item.source_id, item.model_dump(mode="json"))
+                return
+        pid = point_id(item.source, item.source_id)
+        product, change = repository.upsert_product(s, item.source, item.source_id, pid, fields)
+        self._route(product, change)
+
+    def _dead(self, s: Any, stage: str, reason: str, line: int, source_id: str | None, record=None) -> None:  # type: ignore[no-untyped-def]
+        self.counts["failed"] += 1
+        repository.add_error(s, self.job_id, stage, reason, line=line, source_id=source_id, record=record)
+
+    def _route(self, p: Product, change: Change) -> None:
+        current = p.embedded_model == self.version
+        if change == Change.unchanged and current:
+            self.counts["unchanged"] += 1
+        elif change in (Change.new, Change.embed) or not current:
+            if p.id in self.full or p.id in self.planned_full:
+                self.counts["unchanged"] += 1  # already queued: its batch reads the row as it is now
+            else:
+                self.full[p.id] = None
+                self.text.pop(p.id, None)
+        elif change == Change.text:
+            if p.id in self.full or p.id in self.text:
+                self.counts["unchanged"] += 1
+            else:
+                self.text[p.id] = None
+        else:  # lexical or payload: update the point now, no encoder call
+            if change == Change.lexical:
+                point = indexing.lexical_point(p)
+                if point.sparse and point.sparse.indices:
+                    self.rt.index.update_vectors(self.collection, [point])
+            self.rt.index.set_payload(self.collection, p.point_id, indexing.payload(p))
+            self.counts["updated"] += 1
+
+    def flush(self, s: Any) -> None:
+        """Write every waiting product into batch rows of at most `size` (photo embeds first), in the
+        chunk's transaction: what was read is durable, nothing waits in memory across commits."""
+        while self.full or self.text:
+            full = list(islice(self.full, self.size))
+            text = list(islice(self.text, self.size - len(full)))
+            for i in full:
+                del self.full[i]
+            for i in text:
+                del self.text[i]
+            self.planned_full.update(full)
+            self.batch_ids.append(repository.add_batch(s, self.job_id, full, text))
+
+    def report(self, s: Any) -> None:
+        repository.add_job_progress(s, self.job_id, **self.counts)
+        self.counts.clear()
+
+
+def _resume(rt: Runtime, job_id: int) -> IngestJob | None:
+    """The job, marked running if it was pending; None if it is over (completed or failed)."""
     with rt.sessions.begin() as s:
         job = repository.get_job(s, job_id)
         if job is None:
             raise LookupError(f"ingest job {job_id} does not exist")
-        feed, fmt, source = job.feed, job.format, job.source
-        repository.start_job(s, job_id)
-    indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
-    to_embed: dict[int, None] = {}  # ordered set: a listing repeated in a feed is embedded once
-    total = failed = unchanged = 0
+        if job.status == JobStatus.pending:
+            repository.start_job(s, job_id)
+        elif job.status != JobStatus.running:
+            return None
+        s.expunge(job)
+        return job
+
+
+def plan_job(
+    rt: Runtime, job_id: int, on_chunk: OnChunk | None = None, max_items: int | None = None
+) -> list[int]:
+    """Stage 1: read the feed into product rows and batch rows, from where the job left off, at most
+    `max_items` items (None: to the end); return the ids of the batches planned. Each chunk of
+    `batch_size` items is one transaction that also advances the job's `read`, so a retried,
+    redelivered or continued task resumes exactly there and no item is counted twice. Per-item
+    problems go to the dead letter; a bad feed fails the job. `on_chunk` runs after each commit."""
+    job = _resume(rt, job_id)
+    if job is None or job.feed_read_at is not None:
+        return []
+    collection = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
+    planner = _Planner(rt, job_id, collection)
+    path, fmt, source = Path(job.feed), job.format, job.source
+    position = job.read
     try:
-        with rt.sessions.begin() as s:
-            for line, item in enumerate(read_feed(Path(feed), format=fmt, source=source), start=1):
-                total += 1
-                if isinstance(item, FeedError):
-                    failed += 1
-                    repository.add_error(
-                        s, job_id, "feed", item.reason, line=item.line, source_id=item.source_id
-                    )
-                    continue
-                fields = record_fields(item)
-                if item.image:
-                    try:
-                        fields["image_path"], fields["image_sha256"] = _store_photo(rt, item.image, s)
-                    except (ImageRejected, OSError) as exc:
-                        failed += 1
-                        reason = getattr(exc, "reason", None) or str(exc)
-                        repository.add_error(s, job_id, "image", reason, line=line, source_id=item.source_id)
-                        continue  # the listing is left as it was: nothing stored is lost
-                pid = point_id(item.source, item.source_id)
-                product, change = repository.upsert_product(s, item.source, item.source_id, pid, fields)
-                if change == Change.payload and product.embedded_model == rt.encoder.version:
-                    rt.index.set_payload(indexing.collection_name(rt.encoder), pid, indexing.payload(product))
-                    unchanged += 1
-                elif change == Change.unchanged and product.embedded_model == rt.encoder.version:
-                    unchanged += 1
-                else:
-                    to_embed[product.id] = None
+        if position == 0:
+            # One cheap pass (no photos) gives the total up front: progress and ETA from the start.
+            total = sum(1 for _ in read_feed(path, format=fmt, source=source))
+            with rt.sessions.begin() as s:
+                repository.set_job_total(s, job_id, total)
+        items = islice(enumerate(read_feed(path, format=fmt, source=source), start=1), position, None)
+        for chunk in _chunks(islice(items, max_items), planner.size):
+            with rt.sessions.begin() as s:
+                if not repository.advance_read(s, job_id, position, position + len(chunk)):
+                    log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
+                    return planner.batch_ids
+                # Photos named by URL download concurrently while the chunk is stored item by item.
+                prefetch_photos(rt.settings, repository.SqlImageRegistry(s), [item for _, item in chunk])
+                for line, item in chunk:
+                    planner.item(s, line, item)
+                planner.flush(s)
+                planner.report(s)
+            position += len(chunk)
+            if on_chunk is not None:
+                on_chunk()
+        if next(items, None) is None:
+            with rt.sessions.begin() as s:
+                repository.mark_feed_read(s, job_id)
     except Exception as exc:
         with rt.sessions.begin() as s:
             repository.fail_job(s, job_id, f"{type(exc).__name__}: {exc}")
         raise
-    ids = list(to_embed)
-    size = rt.settings.ingest.batch_size
-    batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+    return planner.batch_ids
+
+
+def embed_batch(rt: Runtime, job_id: int | None, batch_id: int) -> dict[str, int]:
+    """Stage 2. Idempotent: points have fixed ids, and a batch adds its counts once (a redelivered
+    message of a closed batch does nothing)."""
     with rt.sessions.begin() as s:
-        repository.set_job_plan(s, job_id, total=total, batches=len(batches), failed=failed)
-        repository.add_job_progress(s, job_id, unchanged=unchanged)
-    return batches
-
-
-def embed_batch(rt: Runtime, job_id: int | None, product_ids: list[int]) -> dict[str, int]:
-    """Stage 2. Idempotent: points have fixed ids, so a redelivered batch rewrites the same points."""
+        batch = repository.start_batch(s, batch_id)
+        if batch is None:
+            return {"skipped": 1}
+        job_id, full_ids, text_ids = batch.job_id, list(batch.product_ids), list(batch.text_ids)
     collection = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
     with rt.sessions() as s:
-        products = repository.products_by_ids(s, product_ids)
-    points = indexing.build_points(products, rt.encoder, rt.settings.media_dir)
-    groups = assign_groups(rt.index, collection, products, points, rt.settings.ingest.duplicate_threshold)
+        products = repository.products_by_ids(s, full_ids + text_ids)
+    version, size = rt.encoder.version, rt.settings.encoder.batch_size
+    text_only = set(text_ids)
+    # A title change keeps the photo vector only if the point exists and was made by this model.
+    held = {p.id for p in rt.index.retrieve(collection, [p.point_id for p in products if p.id in text_only])}
+    full = [
+        p for p in products if p.id not in text_only or p.embedded_model != version or p.point_id not in held
+    ]
+    text = [p for p in products if p not in full]
+
+    points = indexing.build_points(full, rt.encoder, rt.settings.media_dir, size) if full else []
+    groups = assign_groups(rt.index, collection, full, points, rt.settings.ingest.duplicate_threshold)
     for pt in points:
         pt.payload["group"] = groups[pt.id]
     rt.index.upsert(collection, points)
+    updates = indexing.text_points(text, rt.encoder, size) if text else []
+    rt.index.update_vectors(collection, updates)
+    for pt in updates:
+        rt.index.set_payload(collection, pt.id, pt.payload)
+
+    found = {p.id for p in products}
+    missing = [i for i in full_ids + text_ids if i not in found]
     with rt.sessions.begin() as s:
-        repository.set_groups(s, {p.id: groups[p.point_id] for p in products})
-        repository.mark_embedded(s, [p.id for p in products], rt.encoder.version)
-        if job_id is not None:
-            repository.add_job_progress(s, job_id, indexed=len(points), batches=1)
-    if job_id is not None:
-        finish_job(rt, job_id)
-    return {"indexed": len(points)}
+        repository.set_groups(s, {p.id: groups[p.point_id] for p in full})
+        repository.mark_embedded(s, [p.id for p in products], version)
+        if repository.close_batch(s, batch_id, BatchStatus.done):
+            for i in missing:  # deleted while the batch waited
+                repository.add_error(
+                    s, job_id, "embed", "product no longer in the catalogue", record={"product_id": i}
+                )
+            repository.add_job_progress(
+                s,
+                job_id,
+                indexed=len(full),
+                updated=len(text),
+                failed=len(missing),
+                batches=1,
+                images=sum("image" in pt.vectors for pt in points),
+                texts=len(points) + len(updates),
+            )
+    finish_job(rt, job_id)
+    return {"indexed": len(full), "updated": len(text), "failed": len(missing)}
+
+
+def fail_batch(rt: Runtime, batch_id: int, reason: str, attempts: int = 1) -> None:
+    """Dead-letter every product of a batch that cannot be embedded; the job goes on."""
+    with rt.sessions.begin() as s:
+        batch = repository.get_batch(s, batch_id)
+        if batch is None or not repository.close_batch(s, batch_id, BatchStatus.failed):
+            return
+        job_id, ids = batch.job_id, [*batch.product_ids, *batch.text_ids]
+        products = {p.id: p for p in repository.products_by_ids(s, ids)}
+        for i in ids:
+            p = products.get(i)
+            record = {"product_id": i} | (
+                {"source": p.source, "source_id": p.source_id, "point_id": p.point_id} if p else {}
+            )
+            source_id = p.source_id if p else None
+            repository.add_error(
+                s, job_id, "embed", reason, source_id=source_id, record=record, attempts=attempts
+            )
+        repository.mark_stale(s, ids)  # the next ingest of these listings re-embeds them in full
+        repository.add_job_progress(s, job_id, failed=len(ids), batches=1)
+    log.warning("ingest job %s: batch %s dead-lettered (%d products): %s", job_id, batch_id, len(ids), reason)
+    finish_job(rt, job_id)
 
 
 def finish_job(rt: Runtime, job_id: int) -> None:
@@ -126,6 +287,20 @@ def finish_job(rt: Runtime, job_id: int) -> None:
         done = repository.finish_job_if_done(s, job_id)
     if done:
         log.info("ingest job %s completed", job_id)
+
+
+def run_job(rt: Runtime, job_id: int) -> None:
+    """Every stage in this thread, in order: embedded mode (no broker) and `clipshoe eval`."""
+    plan_job(rt, job_id)
+    with rt.sessions() as s:
+        batches = repository.pending_batches(s, job_id)
+    for batch_id in batches:
+        try:
+            embed_batch(rt, job_id, batch_id)
+        except Exception as exc:
+            log.exception("ingest job %s: batch %s failed", job_id, batch_id)
+            fail_batch(rt, batch_id, f"{type(exc).__name__}: {exc}")
+    finish_job(rt, job_id)
 
 
 def optimize_index(rt: Runtime) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import Task
 from sqlalchemy.exc import OperationalError
 
+from catalog import repository
+from catalog.models import JobPriority, JobStatus
 from catalog.vector_index import IndexUnavailable
-from clipshoe.runtime import get_runtime
+from clipshoe.runtime import Runtime, get_runtime
 from workers import pipeline
-from workers.celery_app import celery_app
+from workers.celery_app import celery_app, queue_for
 
 log = logging.getLogger(__name__)
 
@@ -21,37 +24,79 @@ TRANSIENT = (OperationalError, IndexUnavailable, ConnectionError, TimeoutError)
 
 def task(name: str, **kw: Any):  # type: ignore[no-untyped-def]
     """The one task decorator: explicit name, late ack, bounded retries with backoff."""
-    return celery_app.task(
-        name=name,
-        bind=True,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        autoretry_for=TRANSIENT,
-        retry_backoff=2,
-        retry_backoff_max=120,
-        retry_jitter=True,
-        max_retries=8,
-        soft_time_limit=1800,
-        time_limit=1900,
-        **kw,
-    )
+    options: dict[str, Any] = {
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "autoretry_for": TRANSIENT,
+        "retry_backoff": 2,
+        "retry_backoff_max": 120,
+        "retry_jitter": True,
+        "max_retries": 8,
+        "soft_time_limit": 1800,
+        "time_limit": 1900,
+    }
+    return celery_app.task(name=name, **(options | kw))
 
 
-@task("clipshoe.ingest.feed")
+class DeadLetterOnFailure(Task):
+    """An embed batch that fails for good (bad data at once, a transient error once its retries are
+    spent) puts its products in the dead letter; the job goes on with its next batches."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):  # type: ignore[no-untyped-def]
+        job_id, batch_id = (*args, *kwargs.values())[:2]
+        rt = get_runtime()
+        attempts = self.request.retries + 1
+        pipeline.fail_batch(rt, batch_id, f"{type(exc).__name__}: {exc}", attempts=attempts)
+        pump(rt, job_id)
+
+
+def pump(rt: Runtime, job_id: int) -> int:
+    """Hand the job's next batches to the broker, at most `ingest.max_queued_batches` of them queued
+    or running at once (backpressure: the backlog waits as rows, not as messages); return how many."""
+    with rt.sessions.begin() as s:
+        job = repository.get_job(s, job_id)
+        if job is None or job.status != JobStatus.running:
+            return 0
+        queue = queue_for("encode", job.priority)
+        ids = repository.claim_batches(s, job_id, rt.settings.ingest.max_queued_batches)
+    for n, batch_id in enumerate(ids):
+        try:
+            embed_batch.apply_async((job_id, batch_id), queue=queue)
+        except Exception:
+            with rt.sessions.begin() as s:
+                repository.release_batches(s, ids[n:])
+            raise
+    return len(ids)
+
+
+@task("clipshoe.ingest.feed", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def ingest_feed(self, job_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Read a feed into the catalogue and fan its products out to embed batches."""
-    batches = pipeline.plan_job(get_runtime(), job_id)
-    for batch in batches:
-        embed_batch.delay(job_id, batch)
-    if not batches:
-        pipeline.finish_job(get_runtime(), job_id)
-    return {"batches": len(batches)}
+    """Read the next `ingest.feed_task_items` items of a job's feed into rows and batches, hand
+    batches to the encoders as room frees up, and queue its own continuation if the feed goes on."""
+    rt = get_runtime()
+    batches = pipeline.plan_job(
+        rt, job_id, on_chunk=lambda: pump(rt, job_id), max_items=rt.settings.ingest.feed_task_items
+    )
+    pump(rt, job_id)
+    with rt.sessions() as s:
+        job = repository.get_job(s, job_id)
+        more = job is not None and job.status == JobStatus.running and job.feed_read_at is None
+        priority = job.priority if job is not None else JobPriority.bulk
+    if more:
+        ingest_feed.apply_async((job_id,), queue=queue_for("ingest", priority))
+    else:
+        pipeline.finish_job(rt, job_id)  # a feed with nothing (more) to embed completes here
+    return {"batches": len(batches), "more": int(more)}
 
 
-@task("clipshoe.encode.batch")
-def embed_batch(self, job_id: int | None, product_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Embed products and upsert their points (GPU workers read this queue)."""
-    return pipeline.embed_batch(get_runtime(), job_id, product_ids)
+@task("clipshoe.encode.batch", base=DeadLetterOnFailure)
+def embed_batch(self, job_id: int, batch_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Embed one batch row and upsert or update its points (GPU workers read this queue)."""
+    rt = get_runtime()
+    result = pipeline.embed_batch(rt, job_id, batch_id)
+    pump(rt, job_id)
+    return result
 
 
 @task("clipshoe.encode.model_batch")

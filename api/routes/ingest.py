@@ -1,4 +1,4 @@
-"""Ingest jobs: start one from a feed, follow its progress and per-item errors."""
+"""Ingest jobs: start one from a feed, follow its progress and ETA; the dead letter."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.convert import job_out
+from api.convert import dead_letter_out, job_out
 from api.deps import ApiKeyDep, RuntimeDep, SessionDep
-from api.schemas import IngestJobIn, IngestJobOut
+from api.schemas import DeadLetterPage, IngestJobIn, IngestJobOut
 from catalog import repository
 from workers.dispatch import submit_job
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 FORMATS = ("myntra", "jsonl")
+STAGES = ("feed", "image", "embed")
 
 
 @router.post("/jobs", response_model=IngestJobOut, status_code=202, dependencies=[ApiKeyDep])
@@ -26,7 +27,7 @@ def create_job(rt: RuntimeDep, body: IngestJobIn) -> IngestJobOut:
     if body.format is not None and body.format not in FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
     with rt.sessions.begin() as s:
-        job = repository.create_job(s, str(feed.resolve()), body.format, body.source)
+        job = repository.create_job(s, str(feed.resolve()), body.format, body.source, body.priority)
     submit_job(rt, job.id)
     return job_out(job)
 
@@ -48,3 +49,21 @@ def get_job(
     if job is None:
         raise HTTPException(404, f"ingest job {job_id} not found")
     return job_out(job, repository.job_errors(session, job_id, limit=errors))
+
+
+@router.get("/dead-letter", response_model=DeadLetterPage)
+def dead_letter(
+    session: SessionDep,
+    job_id: Annotated[int | None, Query(description="Only this job's items.")] = None,
+    stage: Annotated[str | None, Query(description="feed, image or embed.")] = None,
+    source: Annotated[str | None, Query(description="Only jobs of this source.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeadLetterPage:
+    """Items that could not be ingested, newest first: the stage, the reason, the attempts made."""
+    if stage is not None and stage not in STAGES:
+        raise HTTPException(422, f"stage must be one of {', '.join(STAGES)}")
+    if job_id is not None and repository.get_job(session, job_id) is None:
+        raise HTTPException(404, f"ingest job {job_id} not found")
+    total, rows = repository.dead_letter(session, job_id, stage, source, limit=limit, offset=offset)
+    return DeadLetterPage(total=total, items=[dead_letter_out(e) for e in rows])

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from catalog.models import JobPriority
 from clipshoe.commands import setup_logging
 
 app = typer.Typer()
@@ -38,35 +39,44 @@ def sample(
 
 
 def _wait_for_job(job_id: int) -> None:
+    """A progress bar over the job's items (done / total, rate and ETA from the job's own counters)
+    until it finishes; then its counts and first dead-letter entries."""
     from catalog import repository
     from catalog.models import JobStatus
     from clipshoe.runtime import get_runtime
+    from workers.progress import job_progress
 
     rt = get_runtime()
-    bar = tqdm(desc=f"ingest job {job_id}", unit="batch")
+    bar = tqdm(desc=f"ingest job {job_id}", unit="item", dynamic_ncols=True)
     while True:
         with rt.sessions() as s:
             job = repository.get_job(s, job_id)
             assert job is not None
-            bar.total, bar.n = job.batches_total or None, job.batches_done
-            bar.set_postfix(indexed=job.indexed, unchanged=job.unchanged, failed=job.failed)
+            progress = job_progress(job)
+            bar.total, bar.n = progress.total or None, progress.done
+            eta = "?" if progress.eta_seconds is None else f"{progress.eta_seconds:.0f}s"
+            bar.set_postfix(indexed=job.indexed, updated=job.updated, failed=job.failed, eta=eta)
             bar.refresh()
             if job.status in (JobStatus.completed, JobStatus.failed):
                 bar.close()
                 typer.echo(
                     f"job {job.id} {job.status}: {job.total} read, {job.indexed} indexed, "
-                    f"{job.unchanged} unchanged, {job.failed} failed"
+                    f"{job.updated} updated, {job.unchanged} unchanged, {job.failed} failed"
                     + (f" ({job.message})" if job.message else "")
                 )
                 for e in repository.job_errors(s, job_id, limit=10):
                     typer.echo(f"  line {e.line} [{e.source_id}] {e.stage}: {e.reason}")
+                if job.failed > 10:
+                    typer.echo(f"  … all of them: clipshoe dead-letter --job {job_id}")
                 if job.status == JobStatus.failed:
                     raise typer.Exit(1)
                 return
         time.sleep(0.5)
 
 
-def run_ingest(feed: Path, fmt: str | None = None, source: str | None = None) -> int:
+def run_ingest(
+    feed: Path, fmt: str | None = None, source: str | None = None, priority: str = "bulk", wait: bool = True
+) -> int:
     from catalog import repository
     from catalog.db import migrate as run_migrations
     from clipshoe.runtime import get_runtime
@@ -76,8 +86,11 @@ def run_ingest(feed: Path, fmt: str | None = None, source: str | None = None) ->
     rt = get_runtime()
     run_migrations(rt.settings)
     with rt.sessions.begin() as s:
-        job = repository.create_job(s, str(feed.resolve()), fmt, source)
+        job = repository.create_job(s, str(feed.resolve()), fmt, source, priority)
     submit_job(rt, job.id)
+    if not wait:
+        typer.echo(f"job {job.id} submitted ({priority}); follow it with GET /ingest/jobs/{job.id}")
+        return job.id
     _wait_for_job(job.id)
     if optimize_index(rt):
         typer.echo("vector index optimised (HNSW built)")
@@ -89,10 +102,44 @@ def ingest(
     feed: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="styles.csv or JSONL feed.")],
     format: Annotated[str | None, typer.Option(help="myntra or jsonl; detected if omitted.")] = None,
     source: Annotated[str | None, typer.Option(help="Source name for JSONL feeds.")] = None,
+    priority: Annotated[
+        JobPriority, typer.Option(help="live: a merchant's update, before any queued bulk backfill.")
+    ] = JobPriority.bulk,
+    wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = True,
 ) -> None:
     """Ingest a feed: in-process when embedded, through the workers when a broker is set."""
     setup_logging()
-    run_ingest(feed, format, source)
+    run_ingest(feed, format, source, priority.value, wait)
+
+
+@app.command("dead-letter")
+def dead_letter(
+    job: Annotated[int | None, typer.Option(help="Only this job's items.")] = None,
+    stage: Annotated[str | None, typer.Option(help="feed, image or embed.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only jobs of this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Items that could not be ingested: job, line, listing, stage, attempts and reason."""
+    import json
+
+    from catalog import repository
+    from clipshoe.runtime import get_runtime
+
+    rt = get_runtime()
+    with rt.sessions() as s:
+        total, rows = repository.dead_letter(s, job, stage, source, limit=limit)
+        for e in rows:
+            if as_json:
+                keys = ("id", "job_id", "line", "source_id", "stage", "attempts", "reason", "record")
+                typer.echo(json.dumps({k: getattr(e, k) for k in keys} | {"at": e.created_at.isoformat()}))
+            else:
+                typer.echo(
+                    f"job {e.job_id} line {e.line} [{e.source_id}] {e.stage} "
+                    f"(attempts {e.attempts}): {e.reason}"
+                )
+    if not as_json:
+        typer.echo(f"{len(rows)} of {total} shown", err=True)
 
 
 @app.command()
@@ -142,14 +189,20 @@ def demo(
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = "ingest,encode",
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues or stages (ingest, encode); drained live first.")
+    ] = "ingest,encode",
     concurrency: Annotated[int, typer.Option(help="Worker processes (one per GPU for encode).")] = 1,
 ) -> None:
     """Run a Celery worker (needs CLIPSHOE_BROKER__URL and, for several processes, a Qdrant server)."""
     from clipshoe.settings import get_settings
-    from workers.celery_app import celery_app
+    from workers.celery_app import celery_app, worker_queues
 
     if get_settings().embedded:
         typer.echo("no broker configured: set CLIPSHOE_BROKER__URL (e.g. redis://127.0.0.1:6379/0)", err=True)
         raise typer.Exit(2)
-    celery_app.worker_main(["worker", "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "INFO"])
+    try:
+        names = ",".join(worker_queues(queues))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queues") from exc
+    celery_app.worker_main(["worker", "-Q", names, "--concurrency", str(concurrency), "--loglevel", "INFO"])

@@ -1,4 +1,4 @@
-"""Commands that build training data and fine-tune the encoder: `dataset build`, `train`.
+"""Commands that build training data and fine-tune the encoder: `dataset build|export`, `train`.
 
     clipshoe dataset build --catalog ../shared/data/myntra-footwear/styles.csv --out var/data/myntra
     clipshoe train --config encoder/training/recipes/default.yaml \\
@@ -43,6 +43,31 @@ def dataset_build(
 
     setup_logging()
     typer.echo(json.dumps(build_dataset(catalog, out, format, seed), indent=2))
+
+
+@dataset_app.command("export")
+def dataset_export(
+    out: Annotated[Path, typer.Option(help="Empty folder for the shards and manifest.json.")],
+    format: Annotated[str, typer.Option(help="webdataset (tar shards) or parquet.")] = "webdataset",
+    shard_size: Annotated[int, typer.Option(min=1, help="Samples per shard.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the caption draws.")] = 0,
+    source: Annotated[str | None, typer.Option(help="Only this source's listings.")] = None,
+) -> None:
+    """Export the ingested catalogue as image–text pairs (EN + VI captions), split train/val/test."""
+    from clipshoe.runtime import get_runtime
+    from ingest.export import FORMATS, export_dataset
+
+    setup_logging()
+    if format not in FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
+    rt = get_runtime()
+    try:
+        summary = export_dataset(rt.sessions, rt.settings.media_dir, out, format, shard_size, seed, source)  # type: ignore[arg-type]
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    typer.echo(
+        json.dumps({k: v for k, v in summary.items() if k != "shards"} | {"shards": len(summary["shards"])})
+    )
 
 
 def _dataset_for(catalog: Path) -> Path:

@@ -52,6 +52,7 @@ def test_price_change_updates_payload_without_reembedding(client, catalogue: dic
         changed = {**target, "price": "123", "image": str(catalogue["feed"].parent / target["image"])}
         w.writerow(changed)
     job = ingest(client, feed)
-    assert job["indexed"] == 0 and job["unchanged"] == 1
+    assert job["indexed"] == 0 and job["updated"] == 1
+    assert job["images_encoded"] == job["texts_encoded"] == 0
     hits = client.get("/search", params={"q": target["productDisplayName"], "price_max": 130}).json()["hits"]
     assert [h["source_id"] for h in hits] == [target["id"]]
