@@ -369,8 +369,10 @@ def queued_batches(session: Session, job_id: int) -> int:
     return session.scalar(q.where(IngestBatch.job_id == job_id, IngestBatch.status.in_(_OPEN))) or 0
 
 
-def pending_batches(session: Session, job_id: int) -> list[int]:
-    q = select(IngestBatch.id).where(IngestBatch.job_id == job_id, IngestBatch.status == BatchStatus.pending)
+def unfinished_batches(session: Session, job_id: int, status: Sequence[str] | None = None) -> list[int]:
+    """The job's batches not yet done or failed (or only those in `status`), in order."""
+    wanted = status or (BatchStatus.pending, *_OPEN)
+    q = select(IngestBatch.id).where(IngestBatch.job_id == job_id, IngestBatch.status.in_(wanted))
     return list(session.scalars(q.order_by(IngestBatch.seq)))
 
 

@@ -9,7 +9,7 @@ from catalog import repository
 from clipshoe.runtime import Runtime
 from workers import pipeline
 from workers.celery_app import queue_for
-from workers.tasks import ingest_feed
+from workers.tasks import ingest_feed, resend
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +40,12 @@ def submit_job(rt: Runtime, job_id: int, wait: bool = False) -> Future[None] | N
         queue = queue_for("ingest", job.priority)
     ingest_feed.apply_async((job_id,), queue=queue)
     return None
+
+
+def resume_job(rt: Runtime, job_id: int) -> dict[str, int]:
+    """Pick up an unfinished job whose messages were lost (broker restart) or whose process stopped
+    (embedded): it goes on from where its rows say it was."""
+    if rt.settings.embedded:
+        submit_job(rt, job_id)
+        return {"feed": 1, "batches": 0}
+    return resend(rt, job_id)

@@ -290,10 +290,12 @@ def finish_job(rt: Runtime, job_id: int) -> None:
 
 
 def run_job(rt: Runtime, job_id: int) -> None:
-    """Every stage in this thread, in order: embedded mode (no broker) and `clipshoe eval`."""
+    """Every stage in this thread, in order: embedded mode (no broker) and `clipshoe eval`. Also
+    resumes a job this process was running when it stopped: the feed from where it was, and every
+    batch not yet closed."""
     plan_job(rt, job_id)
     with rt.sessions() as s:
-        batches = repository.pending_batches(s, job_id)
+        batches = repository.unfinished_batches(s, job_id)
     for batch_id in batches:
         try:
             embed_batch(rt, job_id, batch_id)

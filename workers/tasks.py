@@ -9,7 +9,7 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from catalog import repository
-from catalog.models import JobPriority, JobStatus
+from catalog.models import BatchStatus, JobPriority, JobStatus
 from catalog.vector_index import IndexUnavailable
 from clipshoe.runtime import Runtime, get_runtime
 from workers import pipeline
@@ -68,6 +68,28 @@ def pump(rt: Runtime, job_id: int) -> int:
                 repository.release_batches(s, ids[n:])
             raise
     return len(ids)
+
+
+def resend(rt: Runtime, job_id: int) -> dict[str, int]:
+    """Send again what an unfinished job waits for, after the broker lost messages (a Redis restart
+    without persistence, a flushed queue): its feed task if the feed is not read to the end, and its
+    queued or running batches. A duplicate is harmless: a second feed task stops at the first chunk
+    another task has read, and a batch adds its counts once. Returns what was sent."""
+    with rt.sessions() as s:
+        job = repository.get_job(s, job_id)
+        if job is None:
+            raise LookupError(f"ingest job {job_id} does not exist")
+        if job.status not in (JobStatus.pending, JobStatus.running):
+            return {"feed": 0, "batches": 0}
+        feed = job.feed_read_at is None
+        stuck = repository.unfinished_batches(s, job_id, (BatchStatus.queued, BatchStatus.running))
+        priority = job.priority
+    if feed:
+        ingest_feed.apply_async((job_id,), queue=queue_for("ingest", priority))
+    for batch_id in stuck:
+        embed_batch.apply_async((job_id, batch_id), queue=queue_for("encode", priority))
+    sent = 0 if job.status == JobStatus.pending else pump(rt, job_id)
+    return {"feed": int(feed), "batches": len(stuck) + sent}
 
 
 @task("clipshoe.ingest.feed", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)

@@ -11,7 +11,8 @@ from api.convert import dead_letter_out, job_out
 from api.deps import ApiKeyDep, RuntimeDep, SessionDep
 from api.schemas import DeadLetterPage, IngestJobIn, IngestJobOut
 from catalog import repository
-from workers.dispatch import submit_job
+from catalog.models import JobStatus
+from workers.dispatch import resume_job, submit_job
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 FORMATS = ("myntra", "jsonl")
@@ -49,6 +50,20 @@ def get_job(
     if job is None:
         raise HTTPException(404, f"ingest job {job_id} not found")
     return job_out(job, repository.job_errors(session, job_id, limit=errors))
+
+
+@router.post("/jobs/{job_id}/resume", response_model=IngestJobOut, status_code=202, dependencies=[ApiKeyDep])
+def resume(rt: RuntimeDep, job_id: int) -> IngestJobOut:
+    """Send an unfinished job's lost work again (after a broker restart): it goes on from its rows."""
+    with rt.sessions() as s:
+        job = repository.get_job(s, job_id)
+        if job is None:
+            raise HTTPException(404, f"ingest job {job_id} not found")
+        if job.status not in (JobStatus.pending, JobStatus.running):
+            raise HTTPException(409, f"ingest job {job_id} is {job.status}: nothing to resume")
+    resume_job(rt, job_id)
+    with rt.sessions() as s:
+        return job_out(repository.get_job(s, job_id))  # type: ignore[arg-type]
 
 
 @router.get("/dead-letter", response_model=DeadLetterPage)

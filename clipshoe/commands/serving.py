@@ -112,6 +112,29 @@ def ingest(
     run_ingest(feed, format, source, priority.value, wait)
 
 
+@app.command("ingest-resume")
+def ingest_resume(
+    job: Annotated[int, typer.Argument(help="The job's id.")],
+    wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar until it ends.")] = True,
+) -> None:
+    """Pick up an unfinished job after its messages were lost (broker restart) or its process stopped."""
+    from catalog import repository
+    from catalog.models import JobStatus
+    from clipshoe.runtime import get_runtime
+    from workers.dispatch import resume_job
+
+    setup_logging()
+    rt = get_runtime()
+    with rt.sessions() as s:
+        row = repository.get_job(s, job)
+        if row is None or row.status not in (JobStatus.pending, JobStatus.running):
+            typer.echo(f"job {job} is {row.status if row else 'unknown'}: nothing to resume", err=True)
+            raise typer.Exit(2)
+    typer.echo(f"job {job}: sent again {resume_job(rt, job)}")
+    if wait:
+        _wait_for_job(job)
+
+
 @app.command("dead-letter")
 def dead_letter(
     job: Annotated[int | None, typer.Option(help="Only this job's items.")] = None,
