@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from catalog import repository
 from catalog.models import BatchStatus, IngestJob, JobStatus, Product
 from catalog.repository import Change
-from catalog.vector_index import point_id
+from catalog.vector_index import PointNotFound, point_id
 from clipshoe.runtime import Runtime
 from ingest.feeds import FeedError, read_feed
 from ingest.images import ImageRejected
@@ -83,7 +83,7 @@ class _Planner:
         self.counts: Counter[str] = Counter()
         self.batch_ids: list[int] = []
 
-    def item(self, s: Any, line: int, item: ProductRecord | FeedError) -> None:
+    def item(self, s: Session, line: int, item: ProductRecord | FeedError) -> None:
         if isinstance(item, FeedError):
             self._dead(s, "feed", item.reason, item.line, item.source_id)
             return
@@ -100,7 +100,15 @@ class _Planner:
         product, change = repository.upsert_product(s, item.source, item.source_id, pid, fields)
         self._route(product, change)
 
-    def _dead(self, s: Any, stage: str, reason: str, line: int, source_id: str | None, record=None) -> None:  # type: ignore[no-untyped-def]
+    def _dead(
+        self,
+        s: Session,
+        stage: str,
+        reason: str,
+        line: int,
+        source_id: str | None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
         self.counts["failed"] += 1
         repository.add_error(s, self.job_id, stage, reason, line=line, source_id=source_id, record=record)
 
@@ -120,14 +128,20 @@ class _Planner:
             else:
                 self.text[p.id] = None
         else:  # lexical or payload: update the point now, no encoder call
-            if change == Change.lexical:
-                point = indexing.lexical_point(p)
-                if point.sparse and point.sparse.indices:
-                    self.rt.index.update_vectors(self.collection, [point])
-            self.rt.index.set_payload(self.collection, p.point_id, indexing.payload(p))
-            self.counts["updated"] += 1
+            try:
+                self._patch(p, change)
+                self.counts["updated"] += 1
+            except PointNotFound:  # the row says embedded, the index lost it: embed it again
+                self.full[p.id] = None
 
-    def flush(self, s: Any) -> None:
+    def _patch(self, p: Product, change: Change) -> None:
+        if change == Change.lexical:
+            point = indexing.lexical_point(p)
+            if point.sparse and point.sparse.indices:
+                self.rt.index.update_vectors(self.collection, [point])
+        self.rt.index.set_payload(self.collection, p.point_id, indexing.payload(p))
+
+    def flush(self, s: Session) -> None:
         """Write every waiting product into batch rows of at most `size` (photo embeds first), in the
         chunk's transaction: what was read is durable, nothing waits in memory across commits."""
         while self.full or self.text:
@@ -140,7 +154,7 @@ class _Planner:
             self.planned_full.update(full)
             self.batch_ids.append(repository.add_batch(s, self.job_id, full, text))
 
-    def report(self, s: Any) -> None:
+    def report(self, s: Session) -> None:
         repository.add_job_progress(s, self.job_id, **self.counts)
         self.counts.clear()
 
@@ -206,8 +220,8 @@ def plan_job(
 
 
 def embed_batch(rt: Runtime, job_id: int | None, batch_id: int) -> dict[str, int]:
-    """Stage 2. Idempotent: points have fixed ids, and a batch adds its counts once (a redelivered
-    message of a closed batch does nothing)."""
+    """Stage 2: embed one batch row (its job is the row's). Idempotent: points have fixed ids, and a
+    batch adds its counts once (a redelivered message of a closed batch does nothing)."""
     with rt.sessions.begin() as s:
         batch = repository.start_batch(s, batch_id)
         if batch is None:
@@ -219,11 +233,14 @@ def embed_batch(rt: Runtime, job_id: int | None, batch_id: int) -> dict[str, int
     version, size = rt.encoder.version, rt.settings.encoder.batch_size
     text_only = set(text_ids)
     # A title change keeps the photo vector only if the point exists and was made by this model.
-    held = {p.id for p in rt.index.retrieve(collection, [p.point_id for p in products if p.id in text_only])}
-    full = [
-        p for p in products if p.id not in text_only or p.embedded_model != version or p.point_id not in held
-    ]
-    text = [p for p in products if p not in full]
+    held = {
+        pt.id for pt in rt.index.retrieve(collection, [p.point_id for p in products if p.id in text_only])
+    }
+    keeps_photo = {
+        p.id for p in products if p.id in text_only and p.embedded_model == version and p.point_id in held
+    }
+    full = [p for p in products if p.id not in keeps_photo]
+    text = [p for p in products if p.id in keeps_photo]
 
     points = indexing.build_points(full, rt.encoder, rt.settings.media_dir, size) if full else []
     groups = assign_groups(rt.index, collection, full, points, rt.settings.ingest.duplicate_threshold)
