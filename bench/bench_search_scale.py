@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -115,14 +116,18 @@ def dense_vectors(
         yield a, image, text
 
 
+def insert_rows(rt: Runtime, rows: list[dict]) -> None:
+    with rt.sessions.begin() as s:
+        for a in range(0, len(rows), 10_000):
+            s.bulk_insert_mappings(Product, rows[a : a + 10_000])  # type: ignore[arg-type]
+
+
 def build(rt: Runtime, n: int, seed: int, batch: int = 2000) -> dict[str, float]:
     """Rows into SQL, points into the model's collection, then the HNSW build."""
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
     rows = product_rows(n, rng)
     t0 = time.perf_counter()
-    with rt.sessions.begin() as s:
-        for a in range(0, n, 10_000):
-            s.bulk_insert_mappings(Product, rows[a : a + 10_000])  # type: ignore[arg-type]
+    insert_rows(rt, rows)
     t_sql = time.perf_counter() - t0
     name = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
     t0 = time.perf_counter()
@@ -217,6 +222,10 @@ def main() -> None:
     migrate(rt.settings)  # also brings a store built by an older version up to date
     if marker.is_file():
         built = json.loads(marker.read_text())
+        with rt.sessions() as s:
+            empty = s.scalar(select(func.count()).select_from(Product)) == 0
+        if empty:  # the SQL file was removed (e.g. after a schema change): the rows come back alone
+            insert_rows(rt, product_rows(args.n, random.Random(args.seed)))
     else:
         print(f"building {args.n} products under {data} (once) …", file=sys.stderr)
         built = build(rt, args.n, args.seed)
