@@ -12,19 +12,19 @@ from api.deps import ApiKeyDep, RuntimeDep, SessionDep
 from api.schemas import DeadLetterPage, IngestJobIn, IngestJobOut
 from catalog import repository
 from catalog.models import JobStatus
+from ingest.feeds import FORMATS
 from workers.dispatch import resume_job, submit_job
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
-FORMATS = ("myntra", "jsonl")
 STAGES = ("feed", "image", "embed")
 
 
 @router.post("/jobs", response_model=IngestJobOut, status_code=202, dependencies=[ApiKeyDep])
 def create_job(rt: RuntimeDep, body: IngestJobIn) -> IngestJobOut:
-    """Start ingesting a feed file; the job runs on the workers."""
+    """Start ingesting a feed file or catalogue folder; the job runs on the workers."""
     feed = Path(body.feed).expanduser()
-    if not feed.is_file():
-        raise HTTPException(400, f"feed file not found on the server: {body.feed}")
+    if not feed.exists():
+        raise HTTPException(400, f"feed not found on the server: {body.feed}")
     if body.format is not None and body.format not in FORMATS:
         raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
     with rt.sessions.begin() as s:

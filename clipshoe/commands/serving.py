@@ -99,8 +99,15 @@ def run_ingest(
 
 @app.command()
 def ingest(
-    feed: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="styles.csv or JSONL feed.")],
-    format: Annotated[str | None, typer.Option(help="myntra or jsonl; detected if omitted.")] = None,
+    feed: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, help="A feed file (styles.csv, JSONL, CSV) or a folder (photos, Zappos50K)."
+        ),
+    ],
+    format: Annotated[
+        str | None, typer.Option(help="myntra, jsonl, csv, folder or zappos50k; detected if omitted.")
+    ] = None,
     source: Annotated[str | None, typer.Option(help="Source name for JSONL feeds.")] = None,
     priority: Annotated[
         JobPriority, typer.Option(help="live: a merchant's update, before any queued bulk backfill.")

@@ -52,7 +52,8 @@ function el(tag, cls, text) {
 }
 
 const when = (iso) => (iso ? new Date(iso.endsWith("Z") || iso.includes("+") ? iso : `${iso}Z`).toLocaleString() : "");
-const pct = (j) => (j.batches_total ? Math.round((100 * j.batches_done) / j.batches_total) : j.status === "completed" ? 100 : 0);
+// Items, not batches: batches are added while the feed is still being read.
+const pct = (j) => (j.status === "completed" ? 100 : j.total ? Math.min(100, Math.round((100 * j.done) / j.total)) : 0);
 
 function progress(j) {
   const wrap = el("div", "progress");
