@@ -227,10 +227,13 @@ def embed_batch(rt: Runtime, job_id: int | None, batch_id: int) -> dict[str, int
         if batch is None:
             return {"skipped": 1}
         job_id, full_ids, text_ids = batch.job_id, list(batch.product_ids), list(batch.text_ids)
-    collection = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
+    # One read of the live model for the whole batch: a reindex swapping the alias mid-batch
+    # must not put one model's vectors into the other's collection.
+    encoder = rt.encoder
+    collection = indexing.ensure_collection(rt.index, encoder, rt.alias)
     with rt.sessions() as s:
         products = repository.products_by_ids(s, full_ids + text_ids)
-    version, size = rt.encoder.version, rt.settings.encoder.batch_size
+    version, size = encoder.version, rt.settings.encoder.batch_size
     text_only = set(text_ids)
     # A title change keeps the photo vector only if the point exists and was made by this model.
     held = {
@@ -242,12 +245,12 @@ def embed_batch(rt: Runtime, job_id: int | None, batch_id: int) -> dict[str, int
     full = [p for p in products if p.id not in keeps_photo]
     text = [p for p in products if p.id in keeps_photo]
 
-    points = indexing.build_points(full, rt.encoder, rt.settings.media_dir, size) if full else []
+    points = indexing.build_points(full, encoder, rt.settings.media_dir, size) if full else []
     groups = assign_groups(rt.index, collection, full, points, rt.settings.ingest.duplicate_threshold)
     for pt in points:
         pt.payload["group"] = groups[pt.id]
     rt.index.upsert(collection, points)
-    updates = indexing.text_points(text, rt.encoder, size) if text else []
+    updates = indexing.text_points(text, encoder, size) if text else []
     rt.index.update_vectors(collection, updates)
     for pt in updates:
         rt.index.set_payload(collection, pt.id, pt.payload)
