@@ -84,6 +84,10 @@ def run_ingest(
     from workers.pipeline import optimize_index
 
     rt = get_runtime()
+    if not wait and not rt.settings.broker.url:
+        # Embedded jobs run in this process's threads: returning would kill them half-way.
+        typer.echo("--no-wait needs a broker (CLIPSHOE_BROKER__URL); embedded, the job runs here", err=True)
+        wait = True
     run_migrations(rt.settings)
     with rt.sessions.begin() as s:
         job = repository.create_job(s, str(feed.resolve()), fmt, source, priority)
