@@ -20,6 +20,10 @@ TASK_ROUTES = {
 QUEUES = ("ingest.live", "encode.live", "encode.bulk", "ingest.bulk")
 
 
+# Waits of 0, 0.5, 1, 1.5, then 2 s between attempts: about 55 s in all.
+PUBLISH_RETRY = {"max_retries": 30, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
+
+
 def queue_for(stage: str, priority: str) -> str:
     name = f"{stage}.{priority}"
     if name not in QUEUES:
@@ -59,6 +63,10 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # Publishing (a task handing out a job's next batches, the API queueing a job) waits out a
+        # broker restart of up to about a minute; Celery's default gives up after 0.6 s, which
+        # failed a job, or left it waiting for a redelivery, on any Redis restart (docs/faults.md).
+        task_publish_retry_policy=PUBLISH_RETRY,
         # A task of a worker killed outright comes back after the visibility timeout, at the next
         # sweep of unacknowledged tasks: sweep every tenth of it (at most 10 s; kombu: every 100 s).
         broker_transport_options={
