@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,6 +130,10 @@ class RedisServer:
         return redis.Redis.from_url(self.url)
 
 
+# Celery's log line at the end of every task: succeeded, failed, or retried.
+_TASK_END = re.compile(r"Task clipshoe\.[\w.]+\[[\w-]+\] (?:succeeded|raised|retry)")
+
+
 class WorkerProcess:
     """`clipshoe worker` in a process group of its own: its main process and its pool child."""
 
@@ -179,6 +184,10 @@ class WorkerProcess:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    def tasks_ended(self) -> int:
+        """Tasks this worker has finished, one way or another (from its log)."""
+        return len(_TASK_END.findall(self.log.read_text(errors="replace")))
 
     def tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
@@ -360,29 +369,39 @@ def holding_job_row(stack: FaultStack, job_id: int) -> Iterator[None]:
             conn.rollback()
 
 
-# The UPDATE that closes a batch's transaction (repository.add_job_progress): a worker blocked on
-# it has upserted the batch's points but not yet committed the batch as done.
-_PROGRESS_UPDATE = "batches_done=(ingest_jobs.batches_done"
+# Statements of a worker on the job's row (catalog/repository.py), to stall it at a known point:
+# the UPDATE that closes a batch's transaction (add_job_progress; the batch's points are upserted,
+# its rows not yet committed), and the one that claims the next chunk of the feed (advance_read;
+# the chunk's products are written, and committing it hands their batches to the broker).
+CLOSING_A_BATCH = "batches_done=(ingest_jobs.batches_done"
+READING_THE_FEED = "SET read="
+
+
+@contextmanager
+def stalled_on(stack: FaultStack, job_id: int, statement: str) -> Iterator[None]:
+    """Hold a worker at its next `statement` on the job's row, inside the task in hand. No sleeps:
+    the worker waits on a row lock the test holds, and the test waits until Postgres says it does;
+    a worker that stops at another statement first is let go and caught again."""
+    for _ in range(50):
+        with holding_job_row(stack, job_id):
+            _, query = wait_until(lambda: blocked_queries(stack), "a worker to wait on the job row")[0]  # type: ignore[index]
+            if statement in query:
+                yield
+                return
+    raise AssertionError(f"never caught a worker at {statement!r}")
 
 
 @contextmanager
 def stalled_mid_batch(stack: FaultStack, job_id: int, after_batches: int = 2) -> Iterator[int]:
-    """Once `after_batches` batches are done, hold a worker inside the next one, between its
-    index upsert and its commit; yield that batch's id. No sleeps: the worker waits on a row lock
-    the test holds, and the test waits until Postgres says it does."""
-    for _ in range(20):
-        wait_until(
-            lambda: (j := stack.job(job_id)).batches_done >= after_batches and j.feed_read_at,
-            f"{after_batches} batches of job {job_id} to be done",
-        )
+    """Once `after_batches` batches are done, hold a worker inside the next one, between its index
+    upsert and its commit; yield that batch's id."""
+    wait_until(
+        lambda: (j := stack.job(job_id)).batches_done >= after_batches and j.feed_read_at,
+        f"{after_batches} batches of job {job_id} to be done",
+    )
+    with stalled_on(stack, job_id, CLOSING_A_BATCH):
         job = stack.job(job_id)
         assert job.batches_done < job.batches_total, "every batch was done before the fault"
-        with holding_job_row(stack, job_id):
-            _, query = wait_until(lambda: blocked_queries(stack), "a worker to wait on the job row")[0]  # type: ignore[index]
-            if _PROGRESS_UPDATE in query:
-                with stack.rt.sessions() as s:
-                    [batch] = [b.id for b in repository.job_batches(s, job_id) if b.status == "running"]
-                yield batch
-                return
-        # Stalled elsewhere (handing out the next batches, finishing): let it go, catch the next.
-    raise AssertionError("never caught a worker inside a batch")
+        with stack.rt.sessions() as s:
+            [batch] = [b.id for b in repository.job_batches(s, job_id) if b.status == "running"]
+        yield batch

@@ -1,0 +1,62 @@
+"""Fault 2: Redis restarted in the middle of a job. The broker keeps its queues on disk (append-only
+file, as the compose stack runs it); the worker reconnects, and the job completes with every
+product stored once, whether Redis went away while a batch was being embedded or while the feed
+was being read."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from catalog.models import JobStatus
+from tests.faults.stack import READING_THE_FEED, FaultStack, photo_feed, stalled_mid_batch, stalled_on
+from tests.faults.test_worker_killed import assert_stored_once
+
+N = 32
+
+
+def _assert_completed(stack: FaultStack, job_id: int) -> None:
+    job = stack.job(job_id)
+    assert job.status == JobStatus.completed, job.message
+    assert (job.indexed, job.failed, job.total) == (N, 0, N)
+    assert job.batches_done == job.batches_total
+
+
+# Long enough for any publish attempt to fail without retrying; as long as a restart takes.
+OUTAGE_S = 3.0
+
+
+def test_redis_restarted_while_a_batch_is_embedded(stack: FaultStack, tmp_path: Path) -> None:
+    """The batch in hand commits while Redis is down, then hands out the job's next batch. One
+    batch in the broker at a time: nothing else would carry the job on if that hand-off were lost
+    (the redelivery of the batch's own message waits for the default 1 h visibility timeout)."""
+    feed = photo_feed(tmp_path / "feed", "redisbatch", N)
+    worker = stack.worker(CLIPSHOE_INGEST__MAX_QUEUED_BATCHES="1")
+    try:
+        job_id = stack.submit(feed)
+        with stalled_mid_batch(stack, job_id):
+            stack.redis.stop()
+        time.sleep(OUTAGE_S)  # the outage itself; nothing waits on it
+        stack.redis.start()
+        stack.wait_job(job_id, worker, timeout=180)
+    finally:
+        worker.stop()
+    _assert_completed(stack, job_id)
+    assert_stored_once(stack, "redisbatch", N)
+
+
+def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Path) -> None:
+    """The feed task reads its first chunk and hands its batches to a broker that is not there."""
+    feed = photo_feed(tmp_path / "feed", "redisfeed", N)
+    worker = stack.worker()
+    try:
+        job_id = stack.submit(feed)
+        with stalled_on(stack, job_id, READING_THE_FEED):
+            stack.redis.stop()
+        time.sleep(OUTAGE_S)
+        stack.redis.start()
+        stack.wait_job(job_id, worker, timeout=180)
+    finally:
+        worker.stop()
+    _assert_completed(stack, job_id)
+    assert_stored_once(stack, "redisfeed", N)
