@@ -174,13 +174,19 @@ def _resume(rt: Runtime, job_id: int) -> IngestJob | None:
 
 
 def plan_job(
-    rt: Runtime, job_id: int, on_chunk: OnChunk | None = None, max_items: int | None = None
+    rt: Runtime,
+    job_id: int,
+    on_chunk: OnChunk | None = None,
+    max_items: int | None = None,
+    retryable: tuple[type[Exception], ...] = (),
 ) -> list[int]:
     """Stage 1: read the feed into product rows and batch rows, from where the job left off, at most
     `max_items` items (None: to the end); return the ids of the batches planned. Each chunk of
     `batch_size` items is one transaction that also advances the job's `read`, so a retried,
     redelivered or continued task resumes exactly there and no item is counted twice. Per-item
-    problems go to the dead letter; a bad feed fails the job. `on_chunk` runs after each commit."""
+    problems go to the dead letter; a bad feed fails the job, but an error of a `retryable` type (a
+    dropped database connection) leaves it running for the caller to retry. `on_chunk` runs after
+    each commit."""
     job = _resume(rt, job_id)
     if job is None or job.feed_read_at is not None:
         return []
@@ -212,6 +218,8 @@ def plan_job(
         if next(items, None) is None:
             with rt.sessions.begin() as s:
                 repository.mark_feed_read(s, job_id)
+    except retryable:
+        raise
     except Exception as exc:
         with rt.sessions.begin() as s:
             repository.fail_job(s, job_id, f"{type(exc).__name__}: {exc}")

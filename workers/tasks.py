@@ -51,6 +51,18 @@ class DeadLetterOnFailure(Task):
         pump(rt, job_id)
 
 
+class FailJobOnFailure(Task):
+    """A feed task that fails for good (bad data at once, a transient error once its retries are
+    spent) fails its job with the reason; until then each retry resumes where the feed was left."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):  # type: ignore[no-untyped-def]
+        job_id = (*args, *kwargs.values())[0]
+        with get_runtime().sessions.begin() as s:
+            job = repository.get_job(s, job_id)
+            if job is not None and job.status in (JobStatus.pending, JobStatus.running):
+                repository.fail_job(s, job_id, f"{type(exc).__name__}: {exc}")
+
+
 def pump(rt: Runtime, job_id: int) -> int:
     """Hand the job's next batches to the broker, at most `ingest.max_queued_batches` of them queued
     or running at once (backpressure: the backlog waits as rows, not as messages); return how many."""
@@ -92,13 +104,17 @@ def resend(rt: Runtime, job_id: int) -> dict[str, int]:
     return {"feed": int(feed), "batches": len(stuck) + sent}
 
 
-@task("clipshoe.ingest.feed", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+@task("clipshoe.ingest.feed", base=FailJobOnFailure, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
 def ingest_feed(self, job_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Read the next `ingest.feed_task_items` items of a job's feed into rows and batches, hand
     batches to the encoders as room frees up, and queue its own continuation if the feed goes on."""
     rt = get_runtime()
     batches = pipeline.plan_job(
-        rt, job_id, on_chunk=lambda: pump(rt, job_id), max_items=rt.settings.ingest.feed_task_items
+        rt,
+        job_id,
+        on_chunk=lambda: pump(rt, job_id),
+        max_items=rt.settings.ingest.feed_task_items,
+        retryable=TRANSIENT,
     )
     pump(rt, job_id)
     with rt.sessions() as s:
