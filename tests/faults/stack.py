@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import redis
 from PIL import Image
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from catalog import repository
 from catalog.db import get_engine, make_engine, migrate
@@ -292,20 +292,19 @@ class FaultStack:
         finally:
             self.rt.close()
 
-    def terminate_backends(self) -> int:
-        """Drop every connection to this stack's database but the one asking (an admin's
-        pg_terminate_backend, a failover, a restarted PgBouncer)."""
+    def terminate_backends(self, conn: Connection | None = None) -> int:
+        """Drop every connection to this stack's database but the one asking, `conn` if given (an
+        admin's pg_terminate_backend, a failover, a restarted PgBouncer); return how many."""
+        sql = text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        if conn is not None:
+            return len(conn.execute(sql).all())
         engine = make_engine(self.settings.database_url)
         try:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return len(
-                    conn.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                        )
-                    ).all()
-                )
+            with engine.connect() as own:
+                return len(own.execute(sql).all())
         finally:
             engine.dispose()
 
@@ -359,12 +358,12 @@ def blocked_queries(stack: FaultStack) -> list[tuple[int, str]]:
 
 
 @contextmanager
-def holding_job_row(stack: FaultStack, job_id: int) -> Iterator[None]:
+def holding_job_row(stack: FaultStack, job_id: int) -> Iterator[Connection]:
     """Lock the job's row: a worker stalls at its next write to it, inside the task in hand."""
     with get_engine(stack.settings).connect() as conn:
         conn.execute(text("SELECT id FROM ingest_jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
         try:
-            yield
+            yield conn
         finally:
             conn.rollback()
 
@@ -378,30 +377,54 @@ READING_THE_FEED = "SET read="
 
 
 @contextmanager
-def stalled_on(stack: FaultStack, job_id: int, statement: str) -> Iterator[None]:
+def stalled_on(stack: FaultStack, job_id: int, statement: str) -> Iterator[Connection]:
     """Hold a worker at its next `statement` on the job's row, inside the task in hand. No sleeps:
     the worker waits on a row lock the test holds, and the test waits until Postgres says it does;
     a worker that stops at another statement first is let go and caught again."""
     for _ in range(50):
-        with holding_job_row(stack, job_id):
+        with holding_job_row(stack, job_id) as conn:
             _, query = wait_until(lambda: blocked_queries(stack), "a worker to wait on the job row")[0]  # type: ignore[index]
             if statement in query:
-                yield
+                yield conn
                 return
     raise AssertionError(f"never caught a worker at {statement!r}")
 
 
 @contextmanager
-def stalled_mid_batch(stack: FaultStack, job_id: int, after_batches: int = 2) -> Iterator[int]:
+def stalled_mid_batch(
+    stack: FaultStack, job_id: int, after_batches: int = 2
+) -> Iterator[tuple[int, Connection]]:
     """Once `after_batches` batches are done, hold a worker inside the next one, between its index
-    upsert and its commit; yield that batch's id."""
+    upsert and its commit; yield that batch's id and the connection holding it."""
     wait_until(
         lambda: (j := stack.job(job_id)).batches_done >= after_batches and j.feed_read_at,
         f"{after_batches} batches of job {job_id} to be done",
     )
-    with stalled_on(stack, job_id, CLOSING_A_BATCH):
+    with stalled_on(stack, job_id, CLOSING_A_BATCH) as conn:
         job = stack.job(job_id)
         assert job.batches_done < job.batches_total, "every batch was done before the fault"
         with stack.rt.sessions() as s:
             [batch] = [b.id for b in repository.job_batches(s, job_id) if b.status == "running"]
-        yield batch
+        yield batch, conn
+
+
+# -- what every fault test expects in the end --------------------------------------------------
+
+
+def assert_completed(stack: FaultStack, job_id: int, n: int) -> None:
+    """The job completed with each of its `n` new listings indexed once and nothing failed."""
+    job = stack.job(job_id)
+    assert job.status == JobStatus.completed, job.message
+    assert (job.total, job.indexed, job.failed) == (n, n, 0)
+    assert job.batches_done == job.batches_total  # each batch counted once, redelivered or not
+
+
+def assert_stored_once(stack: FaultStack, source: str, n: int) -> None:
+    """One row and one point per listing of `source`, every row with its vectors (once no worker
+    holds the embedded store)."""
+    products = stack.products(source)
+    assert sorted(p.source_id for p in products) == sorted(f"{source}-{i}" for i in range(n))
+    assert all(p.embedded_model for p in products), "a product was left without vectors"
+    points = stack.point_ids()
+    assert len(points) == len(set(points)) == n
+    assert set(points) == {p.point_id for p in products}

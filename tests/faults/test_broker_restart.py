@@ -8,18 +8,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from catalog.models import JobStatus
-from tests.faults.stack import READING_THE_FEED, FaultStack, photo_feed, stalled_mid_batch, stalled_on
-from tests.faults.test_worker_killed import assert_stored_once
+from tests.faults.stack import (
+    READING_THE_FEED,
+    FaultStack,
+    assert_completed,
+    assert_stored_once,
+    photo_feed,
+    stalled_mid_batch,
+    stalled_on,
+)
 
 N = 32
-
-
-def _assert_completed(stack: FaultStack, job_id: int) -> None:
-    job = stack.job(job_id)
-    assert job.status == JobStatus.completed, job.message
-    assert (job.indexed, job.failed, job.total) == (N, 0, N)
-    assert job.batches_done == job.batches_total
 
 
 # Long enough for any publish attempt to fail without retrying; as long as a restart takes.
@@ -41,7 +40,7 @@ def test_redis_restarted_while_a_batch_is_embedded(stack: FaultStack, tmp_path: 
         stack.wait_job(job_id, worker, timeout=180)
     finally:
         worker.stop()
-    _assert_completed(stack, job_id)
+    assert_completed(stack, job_id, N)
     assert_stored_once(stack, "redisbatch", N)
 
 
@@ -58,5 +57,5 @@ def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Pat
         stack.wait_job(job_id, worker, timeout=180)
     finally:
         worker.stop()
-    _assert_completed(stack, job_id)
+    assert_completed(stack, job_id, N)
     assert_stored_once(stack, "redisfeed", N)
