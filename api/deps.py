@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from catalog import repository
@@ -13,6 +15,8 @@ from catalog.vector_index import SearchFilter
 from clipshoe.runtime import Runtime, get_runtime
 from ingest.normalise import normalise_category, normalise_colour, normalise_gender
 from search.service import SearchService
+
+log = logging.getLogger(__name__)
 
 
 def runtime() -> Runtime:
@@ -23,8 +27,17 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def session(rt: RuntimeDep) -> Iterator[Session]:
-    with rt.sessions() as s:
+    s = rt.sessions()
+    try:
         yield s
+    finally:
+        try:
+            s.close()
+        except DBAPIError as exc:
+            # The connection died after the handler was done with it (a dropped connection, a
+            # failover): its answer stands, nothing uncommitted is lost, the pool discards it.
+            # Raised here, after the response has started, it would cut the answer off instead.
+            log.warning("closing a request's database session: %s", exc)
 
 
 SessionDep = Annotated[Session, Depends(session)]
