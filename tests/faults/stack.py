@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import redis
 from PIL import Image
@@ -193,6 +194,48 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")[-chars:]
 
 
+class ApiProcess:
+    """`clipshoe serve` on a free port, in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log, self.port = log, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "clipshoe.cli", "serve", "--port", str(self.port)],
+                env=env,
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_serving(self, timeout: float = 240) -> None:
+        """Until it answers HTTP at all (its /healthz may well be a 503 in a fault test)."""
+
+        def answers() -> bool:
+            assert self.proc.poll() is None, self.tail()
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=5)
+                return True
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, "the API to answer", timeout=timeout, every=0.25)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
 def _admin(sql: str) -> None:
     """CREATE / DROP DATABASE: outside a transaction, through the session's database."""
     engine = make_engine(os.environ["CLIPSHOE_DATABASE__URL"])
@@ -235,6 +278,21 @@ class FaultStack:
     def worker(self, *args: str, **env: str) -> WorkerProcess:
         n = len(list(self.root.glob("worker-*.log")))
         return WorkerProcess(self.env(**env), self.root / f"worker-{n}.log", list(args))
+
+    @contextmanager
+    def api(self, embedded: bool = False, **env: str) -> Iterator[ApiProcess]:
+        """The API of this stack, serving once it answers. `embedded`: no broker, so it runs ingest
+        jobs in its own process (and needs no worker beside it for the embedded store)."""
+        environment = self.env(**env)
+        if embedded:
+            del environment["CLIPSHOE_BROKER__URL"]
+        n = len(list(self.root.glob("api-*.log")))
+        api = ApiProcess(environment, self.root / f"api-{n}.log")
+        try:
+            api.wait_serving()
+            yield api
+        finally:
+            api.stop()
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -428,3 +486,31 @@ def assert_stored_once(stack: FaultStack, source: str, n: int) -> None:
     points = stack.point_ids()
     assert len(points) == len(set(points)) == n
     assert set(points) == {p.point_id for p in products}
+
+
+# -- the API under a fault ------------------------------------------------------------------------
+
+
+def api_requests(product_id: int, job_id: int, photo: bytes) -> list[tuple[str, str, dict]]:
+    """One of each kind of request the API serves: (method, path, httpx keyword arguments)."""
+    return [
+        ("GET", "/search", {"params": {"q": "giày chạy bộ", "price_max": 200_000}}),
+        ("GET", "/search", {"params": {"q": "running shoes", "mode": "lexical"}}),
+        ("GET", "/search/facets", {"params": {"q": "giày"}}),
+        ("POST", "/search/image", {"files": {"file": ("shoe.jpg", photo, "image/jpeg")}}),
+        ("GET", f"/products/{product_id}", {}),
+        ("GET", f"/products/{product_id}/similar", {}),
+        ("GET", "/products/recommend", {"params": {"positive": product_id}}),
+        ("GET", f"/ingest/jobs/{job_id}", {}),
+        ("GET", "/ingest/jobs", {}),
+        ("GET", "/healthz", {}),
+    ]
+
+
+def assert_answers_or_503(response: httpx.Response) -> None:
+    """A fault may make the API unavailable, never broken: 200, or 503 with a message."""
+    where = f"{response.request.method} {response.request.url}"
+    assert response.status_code in (200, 503), f"{where}: {response.status_code} {response.text}"
+    if response.status_code == 503:
+        detail = response.json()["detail"]
+        assert isinstance(detail, str) and detail, response.text
