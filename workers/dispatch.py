@@ -21,8 +21,12 @@ _local = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clipshoe-ingest")
 def _run_here(rt: Runtime, job_id: int) -> None:
     try:
         pipeline.run_job(rt, job_id)
-    except Exception:  # the job row already says why; keep the thread alive for the next job
+    except Exception as exc:  # keep the thread alive for the next job
         log.exception("ingest job %s failed", job_id)
+        try:  # nothing retries it here: say why on the job (the vector store was locked, say)
+            pipeline.abandon_job(rt, job_id, exc)
+        except Exception:
+            log.exception("ingest job %s: could not record its failure", job_id)
 
 
 def submit_job(rt: Runtime, job_id: int, wait: bool = False) -> Future[None] | None:

@@ -317,6 +317,14 @@ def finish_job(rt: Runtime, job_id: int) -> None:
         log.info("ingest job %s completed", job_id)
 
 
+def abandon_job(rt: Runtime, job_id: int, exc: BaseException) -> None:
+    """Fail a job nothing will retry, with the reason, unless it is over already."""
+    with rt.sessions.begin() as s:
+        job = repository.get_job(s, job_id)
+        if job is not None and job.status in (JobStatus.pending, JobStatus.running):
+            repository.fail_job(s, job_id, f"{type(exc).__name__}: {exc}")
+
+
 def run_job(rt: Runtime, job_id: int) -> None:
     """Every stage in this thread, in order: embedded mode (no broker) and `clipshoe eval`. Also
     resumes a job this process was running when it stopped: the feed from where it was, and every

@@ -56,11 +56,7 @@ class FailJobOnFailure(Task):
     spent) fails its job with the reason; until then each retry resumes where the feed was left."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):  # type: ignore[no-untyped-def]
-        job_id = (*args, *kwargs.values())[0]
-        with get_runtime().sessions.begin() as s:
-            job = repository.get_job(s, job_id)
-            if job is not None and job.status in (JobStatus.pending, JobStatus.running):
-                repository.fail_job(s, job_id, f"{type(exc).__name__}: {exc}")
+        pipeline.abandon_job(get_runtime(), (*args, *kwargs.values())[0], exc)
 
 
 def pump(rt: Runtime, job_id: int) -> int:
