@@ -10,6 +10,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy.exc import OperationalError
 
 from api.observability import RequestObserver, valid_request_id
@@ -61,5 +62,10 @@ def create_app() -> FastAPI:
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc)
         return JSONResponse({"detail": "catalogue database unavailable, retry shortly"}, status_code=503)
+
+    @app.exception_handler(BrokerUnavailable)
+    async def _broker_down(_: Request, exc: BrokerUnavailable) -> JSONResponse:
+        log.warning("task broker unavailable: %s", exc)
+        return JSONResponse({"detail": "task broker unavailable, retry shortly"}, status_code=503)
 
     return app

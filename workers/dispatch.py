@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
 from catalog import repository
 from clipshoe.runtime import Runtime
 from workers import pipeline
@@ -12,6 +14,10 @@ from workers.celery_app import queue_for
 from workers.tasks import ingest_feed, resend
 
 log = logging.getLogger(__name__)
+
+# Starting a job (an API request, the CLI) gives up within about 2 s when the broker is down, instead
+# of waiting out a restart as the workers' own publishing does (workers/celery_app.py).
+SUBMIT_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 # Embedded mode: one job at a time in this process (the embedded index has one owner anyway), in
 # the order submitted; the API answers at once and the job runs beside it.
@@ -42,7 +48,11 @@ def submit_job(rt: Runtime, job_id: int, wait: bool = False) -> Future[None] | N
         if job is None:
             raise LookupError(f"ingest job {job_id} does not exist")
         queue = queue_for("ingest", job.priority)
-    ingest_feed.apply_async((job_id,), queue=queue)
+    try:
+        ingest_feed.apply_async((job_id,), queue=queue, retry_policy=SUBMIT_RETRY)
+    except BrokerUnavailable as exc:
+        pipeline.abandon_job(rt, job_id, exc)  # say why it never ran, rather than 'pending' for ever
+        raise
     return None
 
 
