@@ -1,12 +1,14 @@
 """Fault 2: Redis restarted in the middle of a job. The broker keeps its queues on disk (append-only
 file, as the compose stack runs it); the worker reconnects, and the job completes with every
 product stored once, whether Redis went away while a batch was being embedded or while the feed
-was being read."""
+was being read. Meanwhile the API says 503 to a new job, with a message, and searches go on."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import httpx
 
 from tests.faults.stack import (
     READING_THE_FEED,
@@ -59,3 +61,24 @@ def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Pat
         worker.stop()
     assert_completed(stack, job_id, N)
     assert_stored_once(stack, "redisfeed", N)
+
+
+def test_api_while_redis_is_down(stack: FaultStack, tmp_path: Path) -> None:
+    """Starting a job answers 503 with a message within seconds, and the job row says why it never
+    ran; searching does not need the broker; once Redis is back, jobs start again."""
+    feed = photo_feed(tmp_path / "feed", "redisapi", 4)
+    with stack.api() as api, httpx.Client(base_url=api.url, timeout=30) as http:
+        stack.redis.stop()
+        r = http.post("/ingest/jobs", json={"feed": str(feed)})
+        assert r.status_code == 503, r.text
+        assert "broker" in r.json()["detail"], r.text
+        [job] = http.get("/ingest/jobs").json()
+        assert job["status"] == "failed" and "OperationalError" in job["message"], job
+        ready = http.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["failed"] == ["broker"], ready.text
+        assert http.get("/search", params={"q": "giày"}).status_code == 200
+
+        stack.redis.start()
+        r = http.post("/ingest/jobs", json={"feed": str(feed)})
+        assert r.status_code == 202, r.text
+        assert http.get("/readyz").status_code == 200
