@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.observability import RequestObserver, valid_request_id
 from api.ratelimit import RateLimitMiddleware
-from api.routes import health, ingest, pages, products, search
+from api.routes import admin, health, ingest, pages, products, search
 from catalog.vector_index import IndexUnavailable
 from clipshoe.logs import configure_logging
 from clipshoe.runtime import get_runtime
@@ -51,7 +51,7 @@ def create_app() -> FastAPI:
         )
     app.add_middleware(RequestObserver)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
-    for r in (search.router, products.router, ingest.router, health.router, pages.router):
+    for r in (search.router, products.router, ingest.router, admin.router, health.router, pages.router):
         app.include_router(r)
 
     @app.exception_handler(IndexUnavailable)

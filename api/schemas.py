@@ -131,7 +131,8 @@ class IngestJobOut(BaseModel):
 
 class Health(BaseModel):
     status: str
-    model: str
+    model: str = Field(description="Name of the live model (the one whose vectors serve).")
+    model_version: str = Field(description="Version of the live model, as search responses report it.")
     products: int
     indexed_points: int
 

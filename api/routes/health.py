@@ -23,14 +23,16 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", response_model=Health)
 def healthz(rt: RuntimeDep, session: SessionDep) -> Health:
-    """The service is up: counts of catalogue rows and indexed points."""
+    """The service is up: the live model, counts of catalogue rows and indexed points."""
     try:
         points = rt.index.count(rt.alias)
     except CollectionNotFound:
         points = 0
+    live = rt.live.get()  # what searches use now: after a reindex, not the configured model
     return Health(
         status="ok",
-        model=rt.settings.encoder.model,
+        model=live.encoder.name,
+        model_version=live.version,
         products=repository.count_products(session),
         indexed_points=points,
     )

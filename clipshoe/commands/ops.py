@@ -2,7 +2,8 @@
 
 `clipshoe models list | reindex | rollback | prune | doctor | backup | restore`; docs/ops-models.md
 explains when to use each. Work runs through the Celery workers when a broker is set, in this
-process otherwise (then this process must own the embedded store: stop `clipshoe serve` first).
+process otherwise (then this process must own the embedded store). While `clipshoe serve` owns it,
+`--url` asks that server to run them (its /admin endpoints, clipshoe/commands/remote.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clipshoe.commands import setup_logging
+from clipshoe.commands.remote import ApiKeyOption, Remote, UrlOption
 
 if TYPE_CHECKING:
     from clipshoe.runtime import Runtime
@@ -25,11 +27,12 @@ models_app = typer.Typer(help="Model versions and their collections.", no_args_i
 
 
 @contextmanager
-def _runtime() -> Iterator[Runtime]:
-    """The process runtime, migrated, with operational errors turned into a message and exit 1."""
+def _runtime(command: str | None = None) -> Iterator[Runtime]:
+    """The process runtime, migrated, with operational errors turned into a message and exit 1.
+    `command`: how to run it through a server instead (`--url`), for when one owns the store."""
     from catalog.backup import BackupError
     from catalog.db import migrate
-    from catalog.vector_index import VectorIndexError
+    from catalog.vector_index import IndexUnavailable, VectorIndexError
     from clipshoe.runtime import get_runtime
     from workers.reindex import OpsError
 
@@ -38,6 +41,20 @@ def _runtime() -> Iterator[Runtime]:
     try:
         migrate(rt.settings)
         yield rt
+    except IndexUnavailable as exc:
+        message = f"{exc}"
+        if rt.settings.qdrant.url is None:  # the embedded store: most likely `clipshoe serve` holds it
+            host = "127.0.0.1" if rt.settings.api.host in ("0.0.0.0", "::") else rt.settings.api.host
+            url = f"http://{host}:{rt.settings.api.port}"
+            message += (
+                f"\nIf `clipshoe serve` runs on it, ask that server instead: the same command with --url "
+                f"{url} (`clipshoe {command} --url {url} …`; add --api-key KEY or set CLIPSHOE_API_KEY "
+                "once API keys exist)."
+                if command
+                else "\nIf `clipshoe serve` runs on it, stop the server first."
+            )
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from exc
     except (OpsError, BackupError, VectorIndexError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -56,33 +73,19 @@ def _bar(desc: str) -> Callable[[int, int], None]:
 
 
 @models_app.command("list")
-def list_models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
     """Registered model versions: state, collection, points, checkpoint hash, scores."""
-    from catalog import repository
-    from workers.reindex import adopt_live
+    if url:
+        out = Remote(url, api_key).call("GET", "/admin/models")
+    else:
+        from workers.operations import registry
 
-    with _runtime() as rt:
-        adopt_live(rt)
-        with rt.sessions() as s:
-            rows = repository.list_models(s)
-        collections = set(rt.index.list_collections())
-    out = [
-        {
-            "id": m.id,
-            "name": m.name,
-            "version": m.version,
-            "state": m.state,
-            "dim": m.dim,
-            "collection": m.collection if m.collection in collections else f"{m.collection} (deleted)",
-            "points": m.points,
-            "checkpoint_hash": m.checkpoint_hash,
-            "scores": m.scores,
-            "created_at": m.created_at.isoformat(timespec="seconds"),
-            "activated_at": m.activated_at.isoformat(timespec="seconds") if m.activated_at else None,
-            "message": m.message,
-        }
-        for m in rows
-    ]
+        with _runtime("models list") as rt:
+            out = registry(rt)
     if as_json:
         typer.echo(json.dumps(out, indent=1))
         return
@@ -118,37 +121,53 @@ def reindex(
     scores: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="`clipshoe eval --json` file to record.")
     ] = None,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Backfill a model version's collection while the live one serves, verify it, swap the alias."""
-    from catalog import repository
-    from catalog.models import ModelState
-    from workers import reindex as ops
+    if url:
+        remote = Remote(url, api_key)
+        body = {"model": model, "swap": swap, "from_db": from_db, "scores": _read_scores(scores)}
+        report = remote.follow(remote.call("POST", "/admin/reindex", json=body), model or "reindex")
+    else:
+        from dataclasses import asdict
 
-    with _runtime() as rt:
-        name = model or rt.settings.encoder.model
-        if from_db:
-            with rt.sessions() as s:
-                live = repository.model_in_state(s, ModelState.live)
-            name = model or (live.name if live else rt.settings.encoder.model)
-        report = ops.build(
-            rt, name, swap_alias=swap, rebuild_live=from_db, scores=_read_scores(scores), progress=_bar(name)
-        )
+        from workers import reindex as ops
+        from workers.operations import reindex_target
+
+        with _runtime("reindex") as rt:
+            name = reindex_target(rt, model, from_db)
+            report = asdict(
+                ops.build(
+                    rt,
+                    name,
+                    swap_alias=swap,
+                    rebuild_live=from_db,
+                    scores=_read_scores(scores),
+                    progress=_bar(name),
+                )
+            )
     typer.echo(
-        f"{report.version}: {report.points} points for {report.products} products, "
-        f"{report.sampled} re-encoded (min cosine {report.min_cosine or 0:.4f}), "
-        f"{report.caught_up} caught up, {report.seconds:.1f}s; "
-        + (f"alias now points at {report.collection}" if report.swapped else "alias unchanged")
+        f"{report['version']}: {report['points']} points for {report['products']} products, "
+        f"{report['sampled']} re-encoded (min cosine {report['min_cosine'] or 0:.4f}), "
+        f"{report['caught_up']} caught up, {report['seconds']:.1f}s; "
+        + (f"alias now points at {report['collection']}" if report["swapped"] else "alias unchanged")
     )
 
 
 @app.command()
-def rollback() -> None:
+def rollback(url: UrlOption = None, api_key: ApiKeyOption = None) -> None:
     """Swap the alias back to the previous model version (re-embedding what changed since)."""
-    from workers import reindex as ops
+    if url:
+        remote = Remote(url, api_key)
+        back = remote.follow(remote.call("POST", "/admin/rollback"), "rollback")
+    else:
+        from workers import reindex as ops
 
-    with _runtime() as rt:
-        mv = ops.rollback(rt)
-    typer.echo(f"rolled back: {mv.version} is live again ({mv.collection})")
+        with _runtime("rollback") as rt:
+            mv = ops.rollback(rt)
+        back = {"version": mv.version, "collection": mv.collection}
+    typer.echo(f"rolled back: {back['version']} is live again ({back['collection']})")
 
 
 @app.command()
@@ -157,12 +176,18 @@ def prune(
         bool, typer.Option("--include-previous", help="Also delete the previous version (no rollback then).")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Delete the collections of retired and failed model versions; live (and previous) stay."""
-    from workers import reindex as ops
+    if url:
+        params = {"include_previous": include_previous, "dry_run": dry_run}
+        deleted = Remote(url, api_key).call("POST", "/admin/prune", params=params)["deleted"]
+    else:
+        from workers import reindex as ops
 
-    with _runtime() as rt:
-        deleted = ops.prune(rt, include_previous=include_previous, dry_run=dry_run)
+        with _runtime("prune") as rt:
+            deleted = ops.prune(rt, include_previous=include_previous, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     typer.echo(f"{verb} {len(deleted)} collection(s)" + "".join(f"\n  {c}" for c in deleted))
 
@@ -171,24 +196,34 @@ def prune(
 def doctor(
     repair: Annotated[bool, typer.Option("--repair", help="Fix the drift through the workers.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Compare the catalogue with the vector index: missing, orphaned, stale and out-of-date points."""
-    from workers import doctor as checks
+    if url:
+        remote = Remote(url, api_key)
+        answer = remote.call("POST", "/admin/doctor", params={"repair": repair})
+        if repair:
+            answer = remote.follow(answer, "repair")
+        before, after = (answer["before"], answer["after"]) if repair else (answer, answer)
+    else:
+        from workers import doctor as checks
 
-    with _runtime() as rt:
-        report = checks.check(rt)
-        before = report.as_dict()
-        if repair and not report.clean:
-            report = checks.repair(rt, report, progress=_bar("repair"))
+        with _runtime("doctor") as rt:
+            report = checks.check(rt)
+            before = report.as_dict()
+            if repair and not report.clean:
+                report = checks.repair(rt, report, progress=_bar("repair"))
+        after = report.as_dict()
     if as_json:
-        typer.echo(json.dumps({"before": before, "after": report.as_dict()} if repair else before, indent=1))
+        typer.echo(json.dumps({"before": before, "after": after} if repair else before, indent=1))
     else:
         if repair:
             typer.echo("before repair:")
             _print_report(before)
             typer.echo("after repair:")
-        _print_report(report.as_dict())
-    if not report.clean:
+        _print_report(after)
+    if not after["clean"]:
         raise typer.Exit(1)
 
 
