@@ -196,10 +196,13 @@ def start_reindex(
 
 def _fail_build(rt: Runtime, op: Operation, exc: Exception) -> None:
     """A build that stopped before verifying (a stall, a load error) would stay `building`: say why."""
-    with rt.sessions.begin() as s:
-        row = _row(s, op.version)
-        if row is not None and row.state == ModelState.building:
-            row.state, row.message = ModelState.failed, f"{exc}"[:2000]
+    try:
+        with rt.sessions.begin() as s:
+            row = _row(s, op.version)
+            if row is not None and row.state == ModelState.building:
+                row.state, row.message = ModelState.failed, f"{exc}"[:2000]
+    except Exception:  # the operation's record still says why
+        log.exception("could not mark %s failed", op.version)
 
 
 def _row(s: Any, version: str | None) -> ModelVersion | None:

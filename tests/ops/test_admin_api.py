@@ -5,7 +5,8 @@ which only that process may open. A generated catalogue is ingested through it w
 model; while a thread searches without pause, `POST /admin/reindex` upgrades to another tiny model
 in the server's own background thread. No search fails, none mixes models, the swap happens, and
 rollback (through `clipshoe rollback --url`) brings the old answers back. The CLI run locally
-meanwhile finds the store held and says to use `--url`.
+meanwhile finds the store held and says to use `--url`. Last, the same endpoints on the session's
+stack with a broker, where the Celery worker embeds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import Result
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import clipshoe.runtime
@@ -28,10 +30,11 @@ from catalog import repository
 from catalog.db import get_engine, migrate
 from clipshoe.cli import app
 from clipshoe.commands.evaluation import scratch_settings
-from clipshoe.runtime import Runtime
+from clipshoe.runtime import Runtime, get_runtime
 from clipshoe.settings import Settings
 from ingest.sample import generate_sample_catalog
 from tests.faults.stack import GLIBC_TUNABLES, ApiProcess, wait_until
+from workers import reindex
 
 QUERIES = (
     ("black running shoes", "hybrid"),
@@ -269,3 +272,32 @@ def test_healthz_reports_the_live_version(server: Server) -> None:
         _, body = ask(http, "black running shoes", "hybrid")
     assert health["model_version"] == body["model_version"] and health["indexed_points"] == 24
     assert Path(health["model"].removeprefix("hf:")).name == "tiny_a"
+
+
+def test_with_a_broker_the_workers_embed_and_rollback_restores(
+    client: TestClient, catalogue: dict, tiny_models: tuple[str, str]
+) -> None:
+    """The session's stack (Postgres, Redis, a real Celery worker): the server's thread only
+    orchestrates, the `clipshoe.encode.model_batch` tasks embed."""
+    rt = get_runtime()
+    assert not rt.settings.embedded
+    old = reindex.adopt_live(rt)
+    assert old is not None
+    before = answers(client)
+    try:
+        r = client.post("/admin/reindex", json={"model": tiny_models[1]})
+        assert r.status_code == 202, r.text
+        op = follow(client, r.json())
+        assert op["status"] == "succeeded" and op["result"]["swapped"], op
+        assert op["progress"]["done"] == op["progress"]["total"] > 0
+        assert client.get("/healthz").json()["model_version"] == op["version"]
+        assert {v for v, _ in answers(client).values()} == {op["version"]}
+
+        r = client.post("/admin/rollback")
+        assert r.status_code == 202, r.text
+        assert follow(client, r.json())["status"] == "succeeded"
+        assert answers(client) == before
+    finally:
+        # Later test modules expect the session's model to be live.
+        if rt.index.resolve_alias(rt.alias) != old.collection:
+            reindex.swap(rt, old.id)
