@@ -338,8 +338,10 @@ def add_batch(session: Session, job_id: int, product_ids: Sequence[int], text_id
 
 def claim_batches(session: Session, job_id: int, cap: int) -> list[int]:
     """Mark the job's next pending batches queued so that at most `cap` are queued or running, and
-    return their ids. The job row is locked: two claims for one job never both take the last slot."""
-    session.execute(select(IngestJob.id).where(IngestJob.id == job_id).with_for_update())
+    return their ids. The job row is locked: two claims for one job never both take the last slot.
+    FOR NO KEY UPDATE, as an UPDATE takes: a feed transaction inserting error or batch rows of the job
+    (a key-share lock on it) does not hold a claim up."""
+    session.execute(select(IngestJob.id).where(IngestJob.id == job_id).with_for_update(key_share=True))
     room = cap - queued_batches(session, job_id)
     if room <= 0:
         return []

@@ -73,9 +73,8 @@ class _Planner:
     """One job's feed, read into product rows and batch rows; every item lands in exactly one
     counter (failed, unchanged, updated) or one batch, so done == total at the end."""
 
-    def __init__(self, rt: Runtime, job_id: int, collection: str) -> None:
-        self.rt, self.job_id, self.collection = rt, job_id, collection
-        self.version = rt.encoder.version
+    def __init__(self, rt: Runtime, job_id: int, collection: str, version: str) -> None:
+        self.rt, self.job_id, self.collection, self.version = rt, job_id, collection, version
         self.size = rt.settings.ingest.batch_size
         self.full: dict[int, None] = {}  # ordered sets of product ids waiting for a batch row
         self.text: dict[int, None] = {}
@@ -173,6 +172,34 @@ def _resume(rt: Runtime, job_id: int) -> IngestJob | None:
         return job
 
 
+class _ReadByAnother(Exception):
+    """Another task claimed this chunk of the feed first: roll this one back."""
+
+
+def _plan_chunk(rt: Runtime, planner: _Planner, chunk: list[tuple[int, Any]], position: int) -> bool:
+    """One chunk of the feed in one transaction: its photos, products, batch rows and progress.
+    False, with nothing written, when another task had read these items already.
+
+    The job row is written last (advance_read, then the batch rows and counts), so it is locked
+    for the chunk's last few statements only: embed tasks updating it are not held up while the
+    chunk's photos download (a dead-letter row only key-shares it), and every transaction locks
+    product rows before the job row, as an embed task does (no deadlock). advance_read is
+    compare-and-set: the loser rolls back."""
+    try:
+        with rt.sessions.begin() as s:
+            # Photos named by URL download concurrently while the chunk is stored item by item.
+            prefetch_photos(rt.settings, repository.SqlImageRegistry(s), [item for _, item in chunk])
+            for line, item in chunk:
+                planner.item(s, line, item)
+            if not repository.advance_read(s, planner.job_id, position, position + len(chunk)):
+                raise _ReadByAnother
+            planner.flush(s)
+            planner.report(s)
+    except _ReadByAnother:
+        return False
+    return True
+
+
 def plan_job(
     rt: Runtime,
     job_id: int,
@@ -190,8 +217,11 @@ def plan_job(
     job = _resume(rt, job_id)
     if job is None or job.feed_read_at is not None:
         return []
-    collection = indexing.ensure_collection(rt.index, rt.encoder, rt.alias)
-    planner = _Planner(rt, job_id, collection)
+    # One read of the live model (as in embed_batch): a swap mid-read must not pair one model's
+    # collection with the other's version.
+    encoder = rt.encoder
+    collection = indexing.ensure_collection(rt.index, encoder, rt.alias)
+    planner = _Planner(rt, job_id, collection, encoder.version)
     path, fmt, source = Path(job.feed), job.format, job.source
     position = job.read
     try:
@@ -202,16 +232,9 @@ def plan_job(
                 repository.set_job_total(s, job_id, total)
         items = islice(enumerate(read_feed(path, format=fmt, source=source), start=1), position, None)
         for chunk in _chunks(islice(items, max_items), planner.size):
-            with rt.sessions.begin() as s:
-                if not repository.advance_read(s, job_id, position, position + len(chunk)):
-                    log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
-                    return planner.batch_ids
-                # Photos named by URL download concurrently while the chunk is stored item by item.
-                prefetch_photos(rt.settings, repository.SqlImageRegistry(s), [item for _, item in chunk])
-                for line, item in chunk:
-                    planner.item(s, line, item)
-                planner.flush(s)
-                planner.report(s)
+            if not _plan_chunk(rt, planner, chunk, position):
+                log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
+                return planner.batch_ids
             position += len(chunk)
             if on_chunk is not None:
                 on_chunk()
