@@ -78,10 +78,6 @@ def recent() -> list[Operation]:
     return list(reversed(_records.values()))
 
 
-def running() -> Operation | None:
-    return _running
-
-
 def _claim(op: Operation) -> None:
     global _running
     with _lock:
@@ -118,15 +114,16 @@ def _start(op: Operation, prepare: Callable[[], None], work: Work) -> Operation:
 
 
 def _run(op: Operation, work: Work) -> None:
+    result, error = None, None
     try:
-        op.result = work(op)
-        op.status = "succeeded"
+        result = work(op)
     except Exception as exc:  # the record says why; the thread lives on for the next operation
         log.exception("%s %s failed", op.kind, op.model or op.version)
-        op.status, op.error = "failed", str(exc) or type(exc).__name__
+        error = str(exc) or type(exc).__name__
     finally:
-        op.finished_at = utcnow()
-        _release()
+        _release()  # before the record says it ended: whoever sees that may start the next one
+    op.result, op.error, op.finished_at = result, error, utcnow()
+    op.status = "failed" if error is not None else "succeeded"
 
 
 # -- reindex -------------------------------------------------------------------------------------
