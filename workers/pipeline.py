@@ -46,22 +46,37 @@ def record_fields(rec: ProductRecord) -> dict[str, Any]:
     return {**rec.model_dump(exclude={"source", "source_id", "image"}), "image_source": rec.image}
 
 
-def _store_photo(rt: Runtime, image: str, session: Session | None = None) -> tuple[str, str]:
+# A chunk's photos by reference: (stored copy to use, sha256 of its bytes), or why not.
+Photos = dict[str, tuple[str, str] | ImageRejected | OSError]
+
+
+def _store_photo(rt: Runtime, image: str) -> tuple[str, str]:
     """A record's photo (local path or URL) → (stored copy to use, sha256 of its bytes).
 
     Downloads, validates, normalises and de-duplicates (ingest/photos.py): an exact or near
-    duplicate reuses the stored copy. Raises ImageRejected with the reason. Pass the caller's
-    session when it holds a write transaction: SQLite has one writer at a time.
+    duplicate reuses the stored copy. Raises ImageRejected with the reason.
     """
-    store = store_for(rt.settings)
-    if session is None:
-        with rt.sessions.begin() as own:
-            stored = store.store(repository.SqlImageRegistry(own), image)
-    else:
-        stored = store.store(repository.SqlImageRegistry(session), image)
+    with rt.sessions.begin() as s:
+        stored = store_for(rt.settings).store(repository.SqlImageRegistry(s), image)
     if stored.link == "near":
         log.info("photo %s: near duplicate of %s, reusing %s", image, stored.record.duplicate_of, stored.path)
     return stored.path, stored.sha256
+
+
+def _store_photos(rt: Runtime, chunk: list[tuple[int, Any]]) -> Photos:
+    """A chunk's photos, stored before the chunk's transaction opens, each in a short transaction of
+    its own: no row lock is held while photos download, so embed tasks update the job row meanwhile.
+    A photo stored for a chunk that is then rolled back is simply reused."""
+    items = [item for _, item in chunk if isinstance(item, ProductRecord)]
+    with rt.sessions() as s:  # photos named by URL start downloading at once, all of the chunk's
+        prefetch_photos(rt.settings, repository.SqlImageRegistry(s), items)
+    photos: Photos = {}
+    for ref in dict.fromkeys(item.image for item in items if item.image):
+        try:
+            photos[ref] = _store_photo(rt, ref)
+        except (ImageRejected, OSError) as exc:
+            photos[ref] = exc
+    return photos
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -82,19 +97,19 @@ class _Planner:
         self.counts: Counter[str] = Counter()
         self.batch_ids: list[int] = []
 
-    def item(self, s: Session, line: int, item: ProductRecord | FeedError) -> None:
+    def item(self, s: Session, line: int, item: ProductRecord | FeedError, photos: Photos) -> None:
         if isinstance(item, FeedError):
             self._dead(s, "feed", item.reason, item.line, item.source_id)
             return
         fields = record_fields(item)
         if item.image:
-            try:
-                fields["image_path"], fields["image_sha256"] = _store_photo(self.rt, item.image, s)
-            except (ImageRejected, OSError) as exc:
-                reason = getattr(exc, "reason", None) or str(exc)
+            photo = photos[item.image]
+            if isinstance(photo, Exception):
+                reason = getattr(photo, "reason", None) or str(photo)
                 # The listing is left as it was: nothing stored is lost.
                 self._dead(s, "image", reason, line, item.source_id, item.model_dump(mode="json"))
                 return
+            fields["image_path"], fields["image_sha256"] = photo
         pid = point_id(item.source, item.source_id)
         product, change = repository.upsert_product(s, item.source, item.source_id, pid, fields)
         self._route(product, change)
@@ -172,34 +187,6 @@ def _resume(rt: Runtime, job_id: int) -> IngestJob | None:
         return job
 
 
-class _ReadByAnother(Exception):
-    """Another task claimed this chunk of the feed first: roll this one back."""
-
-
-def _plan_chunk(rt: Runtime, planner: _Planner, chunk: list[tuple[int, Any]], position: int) -> bool:
-    """One chunk of the feed in one transaction: its photos, products, batch rows and progress.
-    False, with nothing written, when another task had read these items already.
-
-    The job row is written last (advance_read, then the batch rows and counts), so it is locked
-    for the chunk's last few statements only: embed tasks updating it are not held up while the
-    chunk's photos download (a dead-letter row only key-shares it), and every transaction locks
-    product rows before the job row, as an embed task does (no deadlock). advance_read is
-    compare-and-set: the loser rolls back."""
-    try:
-        with rt.sessions.begin() as s:
-            # Photos named by URL download concurrently while the chunk is stored item by item.
-            prefetch_photos(rt.settings, repository.SqlImageRegistry(s), [item for _, item in chunk])
-            for line, item in chunk:
-                planner.item(s, line, item)
-            if not repository.advance_read(s, planner.job_id, position, position + len(chunk)):
-                raise _ReadByAnother
-            planner.flush(s)
-            planner.report(s)
-    except _ReadByAnother:
-        return False
-    return True
-
-
 def plan_job(
     rt: Runtime,
     job_id: int,
@@ -232,9 +219,17 @@ def plan_job(
                 repository.set_job_total(s, job_id, total)
         items = islice(enumerate(read_feed(path, format=fmt, source=source), start=1), position, None)
         for chunk in _chunks(islice(items, max_items), planner.size):
-            if not _plan_chunk(rt, planner, chunk, position):
-                log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
-                return planner.batch_ids
+            # Photos first, outside the chunk's transaction: it then holds the job row (locked by
+            # advance_read) for database work only, never while photos download.
+            photos = _store_photos(rt, chunk)
+            with rt.sessions.begin() as s:
+                if not repository.advance_read(s, job_id, position, position + len(chunk)):
+                    log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
+                    return planner.batch_ids
+                for line, item in chunk:
+                    planner.item(s, line, item, photos)
+                planner.flush(s)
+                planner.report(s)
             position += len(chunk)
             if on_chunk is not None:
                 on_chunk()
