@@ -15,8 +15,8 @@ from workers.tasks import ingest_feed, resend
 
 log = logging.getLogger(__name__)
 
-# Starting a job (an API request, the CLI) gives up within about 2 s when the broker is down, instead
-# of waiting out a restart as the workers' own publishing does (workers/celery_app.py).
+# Starting or resuming a job (an API request, the CLI) gives up within about 2 s when the broker is
+# down, instead of waiting out a restart as the workers' own publishing does (workers/celery_app.py).
 SUBMIT_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 # Embedded mode: one job at a time in this process (the embedded index has one owner anyway), in
@@ -62,4 +62,4 @@ def resume_job(rt: Runtime, job_id: int) -> dict[str, int]:
     if rt.settings.embedded:
         submit_job(rt, job_id)
         return {"feed": 1, "batches": 0}
-    return resend(rt, job_id)
+    return resend(rt, job_id, retry_policy=SUBMIT_RETRY)

@@ -59,9 +59,10 @@ class FailJobOnFailure(Task):
         pipeline.abandon_job(get_runtime(), (*args, *kwargs.values())[0], exc)
 
 
-def pump(rt: Runtime, job_id: int) -> int:
+def pump(rt: Runtime, job_id: int, retry_policy: dict[str, Any] | None = None) -> int:
     """Hand the job's next batches to the broker, at most `ingest.max_queued_batches` of them queued
-    or running at once (backpressure: the backlog waits as rows, not as messages); return how many."""
+    or running at once (backpressure: the backlog waits as rows, not as messages); return how many.
+    `retry_policy`: how long publishing waits out a broker outage (None: the workers' long one)."""
     with rt.sessions.begin() as s:
         job = repository.get_job(s, job_id)
         if job is None or job.status != JobStatus.running:
@@ -70,7 +71,7 @@ def pump(rt: Runtime, job_id: int) -> int:
         ids = repository.claim_batches(s, job_id, rt.settings.ingest.max_queued_batches)
     for n, batch_id in enumerate(ids):
         try:
-            embed_batch.apply_async((job_id, batch_id), queue=queue)
+            embed_batch.apply_async((job_id, batch_id), queue=queue, retry_policy=retry_policy)
         except Exception:
             with rt.sessions.begin() as s:
                 repository.release_batches(s, ids[n:])
@@ -78,11 +79,12 @@ def pump(rt: Runtime, job_id: int) -> int:
     return len(ids)
 
 
-def resend(rt: Runtime, job_id: int) -> dict[str, int]:
+def resend(rt: Runtime, job_id: int, retry_policy: dict[str, Any] | None = None) -> dict[str, int]:
     """Send again what an unfinished job waits for, after the broker lost messages (a Redis restart
     without persistence, a flushed queue): its feed task if the feed is not read to the end, and its
     queued or running batches. A duplicate is harmless: a second feed task stops at the first chunk
-    another task has read, and a batch adds its counts once. Returns what was sent."""
+    another task has read, and a batch adds its counts once. Returns what was sent. A caller that
+    answers someone (the API, the CLI) passes a short `retry_policy`, as `pump` takes it."""
     with rt.sessions() as s:
         job = repository.get_job(s, job_id)
         if job is None:
@@ -93,10 +95,12 @@ def resend(rt: Runtime, job_id: int) -> dict[str, int]:
         stuck = repository.unfinished_batches(s, job_id, (BatchStatus.queued, BatchStatus.running))
         priority = job.priority
     if feed:
-        ingest_feed.apply_async((job_id,), queue=queue_for("ingest", priority))
+        ingest_feed.apply_async((job_id,), queue=queue_for("ingest", priority), retry_policy=retry_policy)
     for batch_id in stuck:
-        embed_batch.apply_async((job_id, batch_id), queue=queue_for("encode", priority))
-    sent = 0 if job.status == JobStatus.pending else pump(rt, job_id)
+        embed_batch.apply_async(
+            (job_id, batch_id), queue=queue_for("encode", priority), retry_policy=retry_policy
+        )
+    sent = 0 if job.status == JobStatus.pending else pump(rt, job_id, retry_policy)
     return {"feed": int(feed), "batches": len(stuck) + sent}
 
 
