@@ -74,6 +74,14 @@ def _edge_vector(vector: list[float] | SparseVector) -> Any:
     return vector
 
 
+def _vectors(p: PointData) -> dict[str, Any]:
+    """A point's named vectors as qdrant-edge takes them: the dense ones, and the lexical one if any."""
+    vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
+    if p.sparse is not None and p.sparse.indices:
+        vector[LEXICAL] = qe.SparseVector(list(p.sparse.indices), [float(x) for x in p.sparse.values])
+    return vector
+
+
 def _point_data(record: Any, with_vectors: bool) -> PointData:
     vectors: dict[str, np.ndarray | list[float]] = {}
     sparse = None
@@ -234,12 +242,7 @@ class EdgeIndex(BaseIndex):
     def upsert(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        edge_points = []
-        for p in points:
-            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
-            if p.sparse is not None and p.sparse.indices:
-                vector[LEXICAL] = qe.SparseVector(list(p.sparse.indices), [float(x) for x in p.sparse.values])
-            edge_points.append(qe.Point(p.id, vector, dict(p.payload)))
+        edge_points = [qe.Point(p.id, _vectors(p), dict(p.payload)) for p in points]
         self._update(collection, qe.UpdateOperation.upsert_points(edge_points))
 
     def set_payload(self, collection: str, point_id: str, payload: dict[str, Any]) -> None:
@@ -248,12 +251,7 @@ class EdgeIndex(BaseIndex):
     def update_vectors(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        edge_points = []
-        for p in points:
-            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
-            if p.sparse is not None and p.sparse.indices:
-                vector[LEXICAL] = qe.SparseVector(list(p.sparse.indices), [float(x) for x in p.sparse.values])
-            edge_points.append(qe.PointVectors(p.id, vector))
+        edge_points = [qe.PointVectors(p.id, _vectors(p)) for p in points]
         self._update(collection, qe.UpdateOperation.update_vectors(edge_points))
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:

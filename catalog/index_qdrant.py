@@ -72,6 +72,16 @@ def _query_vector(vector: list[float] | SparseVector) -> list[float] | models.Sp
     return vector
 
 
+def _vectors(p: PointData) -> dict[str, Any]:
+    """A point's named vectors as qdrant-client takes them: the dense ones, and the lexical one if any."""
+    vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
+    if p.sparse is not None and p.sparse.indices:
+        vector[LEXICAL] = models.SparseVector(
+            indices=list(p.sparse.indices), values=[float(x) for x in p.sparse.values]
+        )
+    return vector
+
+
 def _point_data(record: models.Record, with_vectors: bool) -> PointData:
     vectors: dict[str, np.ndarray | list[float]] = {}
     sparse = None
@@ -234,14 +244,7 @@ class QdrantClientIndex(BaseIndex):
     def upsert(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        structs = []
-        for p in points:
-            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
-            if p.sparse is not None and p.sparse.indices:
-                vector[LEXICAL] = models.SparseVector(
-                    indices=list(p.sparse.indices), values=[float(x) for x in p.sparse.values]
-                )
-            structs.append(models.PointStruct(id=p.id, vector=vector, payload=dict(p.payload)))
+        structs = [models.PointStruct(id=p.id, vector=_vectors(p), payload=dict(p.payload)) for p in points]
         with self._call(collection):
             self.client.upsert(collection, structs, wait=True)
 
@@ -255,14 +258,7 @@ class QdrantClientIndex(BaseIndex):
     def update_vectors(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        structs = []
-        for p in points:
-            vector: dict[str, Any] = {k: dense_list(v) for k, v in p.vectors.items()}
-            if p.sparse is not None and p.sparse.indices:
-                vector[LEXICAL] = models.SparseVector(
-                    indices=list(p.sparse.indices), values=[float(x) for x in p.sparse.values]
-                )
-            structs.append(models.PointVectors(id=p.id, vector=vector))
+        structs = [models.PointVectors(id=p.id, vector=_vectors(p)) for p in points]
         with self._call(collection):
             # As set_payload: check the ids first so both backends fail the same way.
             found = self.client.retrieve(collection, [p.id for p in points], with_payload=False)
@@ -398,8 +394,10 @@ class QdrantClientIndex(BaseIndex):
         url = f"{self._url.rstrip('/')}/collections/{collection}/snapshots/{snap.name}"
         headers = {"api-key": self._api_key} if self._api_key else {}
         try:
-            # Streamed: a snapshot holds every vector and can be far larger than memory.
-            with httpx.stream("GET", url, headers=headers, timeout=None) as response:
+            # Streamed: a snapshot holds every vector and can be far larger than memory. No limit on
+            # the whole download, but a server that stops answering ends it.
+            timeout = httpx.Timeout(None, connect=10, read=300)
+            with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
                 response.raise_for_status()
                 with open(dest, "wb") as f:
                     for chunk in response.iter_bytes(1 << 20):
