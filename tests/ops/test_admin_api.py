@@ -104,9 +104,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: tuple[str, str
     try:
         api.wait_serving()
         srv = Server(api.url, key, settings)
-        feed = generate_sample_catalog(root / "feed", n=24, seed=5)
+        # <data_dir>/feeds: where a server reads API-submitted feeds from by default
+        feed = generate_sample_catalog(settings.data_dir / "feeds" / "catalogue", n=24, seed=5)
         with srv.http() as http:
-            job = http.post("/ingest/jobs", json={"feed": str(feed)}).json()
+            r = http.post("/ingest/jobs", json={"feed": str(feed)})
+            assert r.status_code == 202, r.text
+            job = r.json()
 
             def ingested() -> bool:
                 return http.get(f"/ingest/jobs/{job['id']}").json()["status"] in ("completed", "failed")
