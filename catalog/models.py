@@ -111,6 +111,8 @@ class IngestJob(Base):
     feed: Mapped[str] = mapped_column(Text)
     format: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(64))
+    # Folders its local photos must lie in (a feed submitted through the API); None: anywhere (CLI).
+    photo_roots: Mapped[list[str] | None] = mapped_column(JSONType)
     total: Mapped[int] = mapped_column(Integer, default=0)  # items in the feed
     read: Mapped[int] = mapped_column(Integer, default=0)  # items read so far: where a feed task resumes
     batches_total: Mapped[int] = mapped_column(Integer, default=0)

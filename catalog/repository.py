@@ -160,9 +160,21 @@ def mark_stale(session: Session, ids: Sequence[int]) -> None:
 
 
 def create_job(
-    session: Session, feed: str, format: str | None, source: str | None, priority: str = JobPriority.bulk
+    session: Session,
+    feed: str,
+    format: str | None,
+    source: str | None,
+    priority: str = JobPriority.bulk,
+    photo_roots: list[str] | None = None,
 ) -> IngestJob:
-    job = IngestJob(feed=feed, format=format, source=source, status=JobStatus.pending, priority=priority)
+    job = IngestJob(
+        feed=feed,
+        format=format,
+        source=source,
+        status=JobStatus.pending,
+        priority=priority,
+        photo_roots=photo_roots,
+    )
     session.add(job)
     session.flush()
     return job

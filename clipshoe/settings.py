@@ -98,6 +98,17 @@ class IngestSettings(BaseModel):
     duplicate_threshold: float = Field(
         0.97, description="Photo cosine from which two listings of one brand are the same shoe."
     )
+    # What POST /ingest/jobs may make the server read (the CLI, run by the operator, reads anything).
+    feed_roots: list[Path] | None = Field(
+        None,
+        description="Folders API-submitted feeds, and the local photos they name, must lie in; "
+        "default: [<data_dir>/feeds].",
+    )
+    allow_private_urls: bool = Field(
+        False,
+        description="Download photos from loopback, private and link-local addresses too (a feed could "
+        "otherwise make the server fetch from internal services); for tests and closed networks.",
+    )
 
 
 class ApiSettings(BaseModel):
@@ -180,6 +191,12 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.qdrant.path or self.data_dir / "qdrant"
+
+    @property
+    def feed_roots(self) -> list[Path]:
+        """Where API-submitted feeds may be read from, as absolute paths."""
+        roots = self.ingest.feed_roots
+        return [r.expanduser().resolve() for r in (roots if roots is not None else [self.data_dir / "feeds"])]
 
     @property
     def media_dir(self) -> Path:

@@ -8,18 +8,18 @@ Formats (ingest/FEEDS.md): "myntra" (the Kaggle/Myntra styles.csv layout), "json
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ingest.jsonl import read_jsonl
 from ingest.myntra import REQUIRED as MYNTRA_COLUMNS
 from ingest.myntra import check_header, read_myntra
-from ingest.records import FeedError, FeedFormatError, ProductRecord
+from ingest.records import FeedError, FeedFormatError, ProductRecord, is_url
 from ingest.sources.csv_feed import is_feed_header, read_csv_feed, sniff_delimiter
 from ingest.sources.image_folder import has_photos, read_image_folder
 from ingest.sources.zappos import find_layout, read_zappos
 
-__all__ = ["FORMATS", "FeedError", "FeedFormatError", "detect_format", "read_feed"]
+__all__ = ["FORMATS", "FeedError", "FeedFormatError", "detect_format", "format_name", "read_feed", "within"]
 
 Reader = Callable[[Path, str], Iterator[ProductRecord | FeedError]]
 
@@ -40,16 +40,21 @@ _SNIFF_BYTES = 64 * 1024
 
 
 def read_feed(
-    path: Path, format: str | None = None, source: str | None = None
+    path: Path,
+    format: str | None = None,
+    source: str | None = None,
+    photo_roots: Iterable[Path | str] | None = None,
 ) -> Iterator[ProductRecord | FeedError]:
     """Read a feed file (or a catalogue folder holding one) lazily, one product at a time.
 
     `source` names where the products come from when the feed does not say (default
-    "myntra" for styles.csv, "feed" for JSONL). Raises FeedFormatError at once, before any
-    row, when the file is missing, unreadable or in no known layout.
+    "myntra" for styles.csv, "feed" for JSONL). With `photo_roots` (feeds submitted through the
+    API), a record whose local photo lies outside those folders becomes a FeedError. Raises
+    FeedFormatError at once, before any row, when the file is missing, unreadable or in no
+    known layout.
     """
     path = Path(path)
-    name = _format_name(format) if format else None
+    name = format_name(format) if format else None
     if name in _FOLDER_FORMATS or (name is None and path.is_dir() and _folder_format(path)):
         name = name or _folder_format(path)
         if not path.is_dir():
@@ -65,7 +70,29 @@ def read_feed(
     elif name == "zappos50k" and find_layout(path) is None:
         raise FeedFormatError(f"{path}: not the UT Zappos50K layout (see ingest/FEEDS.md)")
     reader, default_source = FORMATS[name]
-    return reader(path, source or default_source)
+    items = reader(path, source or default_source)
+    return items if photo_roots is None else _confined(items, [Path(r).resolve() for r in photo_roots])
+
+
+def within(path: Path, roots: Iterable[Path]) -> bool:
+    """True when `path`, symlinks and `..` resolved, lies in one of `roots` (absolute folders)."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: nowhere allowed
+        return False
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
+def _confined(
+    items: Iterator[ProductRecord | FeedError], roots: list[Path]
+) -> Iterator[ProductRecord | FeedError]:
+    """Refuse records naming a local photo outside `roots` before anything reads it. `line` is the
+    item's position, as the pipeline numbers records."""
+    for position, item in enumerate(items, start=1):
+        image = item.image if isinstance(item, ProductRecord) else None
+        if image and not is_url(image) and not within(Path(image), roots):
+            item = FeedError(position, item.source_id, f"photo outside the feed folders: {image}")
+        yield item
 
 
 def detect_format(path: Path) -> str:
@@ -124,7 +151,8 @@ def _feed_file(path: Path) -> Path:
     return path
 
 
-def _format_name(format: str) -> str:
+def format_name(format: str) -> str:
+    """A format name or alias ("zappos", "json") → its name in FORMATS; FeedFormatError if unknown."""
     name = _FORMAT_ALIASES.get(format.lower(), format.lower())
     if name not in FORMATS:
         raise FeedFormatError(f"unknown feed format {format!r}; known: {', '.join(FORMATS)}")

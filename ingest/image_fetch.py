@@ -6,16 +6,25 @@ after 10 s", "too large: more than 10485760 bytes"). The bytes are streamed and 
 is abandoned as soon as it passes the size cap, so a 50 GB "photo" never reaches memory.
 What the bytes are is decided later, from the bytes (`ingest.images.validate_image`): the
 Content-Type only adds context to a rejection.
+
+A feed must not make the server fetch from itself or its network (SSRF): unless
+`allow_private`, every connection, each redirect's included, is opened only to a public address,
+checked on the address actually dialled, so a name that resolves elsewhere the second time (DNS
+rebinding) cannot slip past. Proxies from the environment are not used, for the same reason.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from ingest.images import ImageRejected
@@ -35,6 +44,7 @@ class FetchLimits:
     deadline: float = 30.0  # seconds for the whole download, so a trickling server ends too
     max_redirects: int = 5
     concurrency: int = 8  # downloads at once (ingest.photos.PhotoStore)
+    allow_private: bool = False  # also loopback, private and link-local addresses (tests, closed networks)
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,67 @@ class Fetched:
     content_type: str | None  # what the server claimed; context only, never trusted
 
 
+class _PublicOnly(httpcore.SyncBackend):
+    """Opens connections to public addresses only, refusing a host if any of its addresses is not."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        for address in addresses:
+            if kind := _non_public(address):
+                raise ImageRejected(
+                    f"refused {host}: {kind}; photos download from public addresses only "
+                    "(ingest.allow_private_urls)"
+                )
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:  # the vetted addresses, never the name: it could resolve again
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+
+def _non_public(address: str) -> str | None:
+    """What kind of non-public address this is, or None for a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 scope ("fe80::1%eth0")
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_private:
+        return "a private address"
+    if not ip.is_global or ip.is_multicast:
+        return "not a public address"
+    return None
+
+
 def make_client(limits: FetchLimits) -> httpx.Client:
     """One pooled client, shared by the download threads (httpx clients are thread-safe)."""
+    transport = httpx.HTTPTransport(
+        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency)
+    )
+    if not limits.allow_private:
+        # httpx has no public hook for where a connection goes: its pool dials through this backend.
+        pool = transport._pool
+        if not hasattr(pool, "_network_backend"):
+            raise RuntimeError("httpcore changed: photo downloads cannot be kept to public addresses")
+        pool._network_backend = _PublicOnly()
     return httpx.Client(
+        transport=transport,
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
-        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         headers={"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"},

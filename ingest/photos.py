@@ -371,6 +371,7 @@ def store_for(settings: Any) -> PhotoStore:
         read_timeout=cfg.image_read_timeout,
         deadline=cfg.image_fetch_deadline,
         concurrency=cfg.image_download_concurrency,
+        allow_private=cfg.allow_private_urls,
     )
     return shared_store(
         Path(settings.media_dir), limits, cfg.max_image_pixels, cfg.image_max_side, cfg.thumbnail_size,

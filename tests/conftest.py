@@ -7,6 +7,7 @@ CLIPSHOE_TEST_REDIS_URL.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,10 @@ os.environ["CLIPSHOE_DATABASE__URL"] = os.environ.get(
 )
 os.environ["CLIPSHOE_BROKER__URL"] = os.environ.get("CLIPSHOE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ["CLIPSHOE_INGEST__BATCH_SIZE"] = "16"
+# Tests POST feeds they write under the temp folder (pytest's tmp_path too), and serve photos from
+# local HTTP servers; tests/api/test_feed_roots.py and tests/ingest/test_fetch_guard.py narrow these.
+os.environ["CLIPSHOE_INGEST__FEED_ROOTS"] = json.dumps([tempfile.gettempdir()])
+os.environ["CLIPSHOE_INGEST__ALLOW_PRIVATE_URLS"] = "true"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

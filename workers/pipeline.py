@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -209,15 +210,18 @@ def plan_job(
     encoder = rt.encoder
     collection = indexing.ensure_collection(rt.index, encoder, rt.alias)
     planner = _Planner(rt, job_id, collection, encoder.version)
-    path, fmt, source = Path(job.feed), job.format, job.source
+    # A feed submitted through the API may only name local photos inside the feed folders.
+    feed = partial(
+        read_feed, Path(job.feed), format=job.format, source=job.source, photo_roots=job.photo_roots
+    )
     position = job.read
     try:
         if position == 0:
             # One cheap pass (no photos) gives the total up front: progress and ETA from the start.
-            total = sum(1 for _ in read_feed(path, format=fmt, source=source))
+            total = sum(1 for _ in feed())
             with rt.sessions.begin() as s:
                 repository.set_job_total(s, job_id, total)
-        items = islice(enumerate(read_feed(path, format=fmt, source=source), start=1), position, None)
+        items = islice(enumerate(feed(), start=1), position, None)
         for chunk in _chunks(islice(items, max_items), planner.size):
             # Photos first, outside the chunk's transaction: it then holds the job row (locked by
             # advance_read) for database work only, never while photos download.

@@ -12,7 +12,7 @@ from api.deps import ApiKeyDep, RuntimeDep, SessionDep
 from api.schemas import DeadLetterPage, IngestJobIn, IngestJobOut
 from catalog import repository
 from catalog.models import JobStatus
-from ingest.feeds import FORMATS
+from ingest.feeds import FeedFormatError, format_name, within
 from workers.dispatch import resume_job, submit_job
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
@@ -22,13 +22,22 @@ STAGES = ("feed", "image", "embed")
 @router.post("/jobs", response_model=IngestJobOut, status_code=202, dependencies=[ApiKeyDep])
 def create_job(rt: RuntimeDep, body: IngestJobIn) -> IngestJobOut:
     """Start ingesting a feed file or catalogue folder; the job runs on the workers."""
-    feed = Path(body.feed).expanduser()
+    try:
+        fmt = format_name(body.format) if body.format is not None else None
+    except FeedFormatError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    # Only the feed folders: a caller must not make the server read, or tell whether it has, any
+    # other file. The same answer whether the path exists or not.
+    roots = rt.settings.feed_roots
+    if not within(Path(body.feed), roots):
+        raise HTTPException(403, "feeds are read only from the server's feed folders (ingest.feed_roots)")
+    feed = Path(body.feed).expanduser().resolve()
     if not feed.exists():
         raise HTTPException(400, f"feed not found on the server: {body.feed}")
-    if body.format is not None and body.format not in FORMATS:
-        raise HTTPException(422, f"format must be one of {', '.join(FORMATS)}")
     with rt.sessions.begin() as s:
-        job = repository.create_job(s, str(feed.resolve()), body.format, body.source, body.priority)
+        job = repository.create_job(
+            s, str(feed), fmt, body.source, body.priority, photo_roots=[str(r) for r in roots]
+        )
     submit_job(rt, job.id)
     return job_out(job)
 

@@ -24,11 +24,14 @@ def test_a_photo_folder_is_ingested_through_the_api_and_found(client: TestClient
     hits = client.get("/search", params={"q": "zephyrine", "mode": "lexical"}).json()["hits"]
     assert hits and hits[0]["source_id"] == "folder-boot-1"
     assert hits[0]["price"] == 1_290_000
+    # The CLI's format aliases are the API's too ("images" is the folder reader).
+    again = ingest(client, root, source="shop-folder", format="images")
+    assert again["format"] == "folder" and again["status"] == "completed" and again["unchanged"] == 1, again
 
 
 def test_unknown_format_and_missing_feed_are_refused(client: TestClient, tmp_path: Path) -> None:
     r = client.post("/ingest/jobs", json={"feed": str(tmp_path), "format": "xml"})
-    assert r.status_code == 422 and "format must be one of" in r.json()["detail"]
+    assert r.status_code == 422 and "unknown feed format 'xml'" in r.json()["detail"]
     assert "zappos50k" in r.json()["detail"]
     r = client.post("/ingest/jobs", json={"feed": str(tmp_path / "nowhere.csv")})
     assert r.status_code == 400 and "not found" in r.json()["detail"]

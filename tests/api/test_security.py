@@ -72,9 +72,9 @@ def test_a_write_without_a_key_gets_401(client, keys_required) -> None:
 def test_a_wrong_key_gets_401_and_a_valid_key_gets_through(client, keys_required, api_key) -> None:
     wrong = client.post("/ingest/jobs", json={"feed": "/nonexistent"}, headers={"X-API-Key": "cs_guess"})
     assert wrong.status_code == 401 and "invalid" in wrong.json()["detail"]
-    # Past the key check, the request is judged on its own merits: here, a feed that isn't there.
+    # Past the key check, the request is judged on its own merits: here, a feed outside the feed folders.
     right = client.post("/ingest/jobs", json={"feed": "/nonexistent"}, headers={"X-API-Key": api_key})
-    assert right.status_code == 400 and "feed file not found" in right.json()["detail"]
+    assert right.status_code == 403 and "feed folders" in right.json()["detail"]
 
 
 def test_an_oversized_photo_gets_413(client, monkeypatch) -> None:

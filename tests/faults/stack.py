@@ -11,6 +11,7 @@ embedded store (it has one owner at a time).
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -268,6 +269,7 @@ class FaultStack:
             "CLIPSHOE_ENCODER__DEVICE": "cpu",
             "CLIPSHOE_INGEST__BATCH_SIZE": str(s.ingest.batch_size),
             "CLIPSHOE_INGEST__MAX_QUEUED_BATCHES": str(s.ingest.max_queued_batches),
+            "CLIPSHOE_INGEST__FEED_ROOTS": json.dumps([str(r) for r in s.feed_roots]),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
@@ -375,7 +377,8 @@ def stack_settings(root: Path, database_url: str, broker_url: str, batch_size: i
         qdrant=QdrantSettings(path=root / "data" / "qdrant", backend="edge"),
         broker=BrokerSettings(url=broker_url),
         encoder=EncoderSettings(model="default", device="cpu"),
-        ingest=IngestSettings(batch_size=batch_size, max_queued_batches=2),
+        # The tests' feeds are under root: the API reads feeds from its feed folders only.
+        ingest=IngestSettings(batch_size=batch_size, max_queued_batches=2, feed_roots=[root]),
         api=ApiSettings(),
         _env_file=None,  # type: ignore[call-arg]
     )

@@ -21,7 +21,10 @@ from ingest.silhouettes import draw_shoe
 from tests.ingest.photo_server import PhotoServer, photo_server
 from tests.utils import images as factory
 
-FAST = FetchLimits(max_bytes=1_000_000, connect_timeout=2, read_timeout=0.5, deadline=1.5, concurrency=4)
+# The photo server is local: allow_private lets the downloads reach it (tests/ingest/test_fetch_guard.py).
+FAST = FetchLimits(
+    max_bytes=1_000_000, connect_timeout=2, read_timeout=0.5, deadline=1.5, concurrency=4, allow_private=True
+)
 
 
 @pytest.fixture(scope="module")

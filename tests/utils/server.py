@@ -22,11 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_demo(data_dir: Path, timeout: float = 300) -> Iterator[str]:
+def running_demo(data_dir: Path, timeout: float = 300, env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve `clipshoe demo` with no CLIPSHOE_* settings but the data dir (tests/conftest.py sets
-    them for the real stack), so it runs embedded over its generated sample catalogue. Yields
-    the base URL once /healthz answers; stops the server afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOE_")}
+    them for the real stack) and `env`, so it runs embedded over its generated sample catalogue.
+    Yields the base URL once /healthz answers; stops the server afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSHOE_")} | (env or {})
     env["CLIPSHOE_DATA_DIR"] = str(data_dir)
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)

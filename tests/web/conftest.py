@@ -7,6 +7,7 @@ tests skip. Screenshots land in test-artifacts/web/ for CI to keep.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`clipshoe demo` as a user runs it, embedded over its generated sample catalogue."""
     data_dir = tmp_path_factory.mktemp("web") / "var"
-    with running_demo(data_dir) as base:
+    # The jobs page test submits a feed it writes under pytest's temp folder.
+    roots = json.dumps([str(tmp_path_factory.getbasetemp())])
+    with running_demo(data_dir, env={"CLIPSHOE_INGEST__FEED_ROOTS": roots}) as base:
         yield Server(base, data_dir)
 
 

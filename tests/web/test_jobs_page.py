@@ -23,7 +23,7 @@ def test_start_and_follow_an_ingest_job(page: Page, server: Server, tmp_path) ->
     page.get_by_label("Feed path on the server").fill("/no/such/feed.csv")
     page.get_by_label("API key").fill("k-123")
     page.get_by_role("button", name="Start job").click()
-    expect(page.get_by_role("alert")).to_contain_text("feed file not found")
+    expect(page.get_by_role("alert")).to_contain_text("feed folders")  # outside them: refused
 
     page.get_by_label("Feed path on the server").fill(str(feed))
     with page.expect_request("**/ingest/jobs") as posted:
