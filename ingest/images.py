@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,16 +95,28 @@ def _read(data: bytes | Path | str, max_bytes: int) -> bytes:
     if isinstance(data, str) and is_url(data):
         # Downloading (timeouts, size cap, concurrency) is ingest.image_fetch's job.
         raise ImageRejected("remote image: download it first (ingest.image_fetch)")
-    path = Path(data)
+    return read_photo_file(Path(data), max_bytes)
+
+
+def read_photo_file(path: Path, max_bytes: int) -> bytes:
+    """A local photo's bytes, or ImageRejected saying why not. Only a regular file is read (a folder,
+    a FIFO or /dev/zero would block or never end), a too large one is refused before reading, and
+    at most `max_bytes` + 1 bytes are read even from a file that grows meanwhile."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:  # refuse before reading a huge file into memory
-            raise ImageRejected(f"too large: {size} bytes, limit {max_bytes}")
-        return path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRejected(f"not a file: {path}")
+        if info.st_size > max_bytes:
+            raise ImageRejected(f"too large: {info.st_size} bytes, limit {max_bytes}")
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise ImageRejected(f"file not found: {path}") from exc
-    except (IsADirectoryError, PermissionError, OSError) as exc:
+    except OSError as exc:
         raise ImageRejected(f"cannot read file: {exc.strerror or exc}") from exc
+    if not data:
+        raise ImageRejected("empty file")
+    return data
 
 
 def _open(raw: bytes, max_pixels: int) -> Image.Image:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ from ingest.images import (
     jpeg_bytes,
     normalised,
     perceptual_hash,
+    read_photo_file,
     signature,
     signature_difference,
     stored_path,
@@ -277,7 +278,7 @@ class PhotoStore:
                 fetched: Fetched = fetch_image(item.ref, self.limits, self._http)
                 item.data, item.content_type = fetched.data, fetched.content_type
             else:
-                item.data = _read_file(Path(item.ref), self.limits.max_bytes)
+                item.data = read_photo_file(Path(item.ref), self.limits.max_bytes)
             item.sha256 = hashlib.sha256(item.data).hexdigest()
         except ImageRejected as exc:
             item.result = exc
@@ -338,23 +339,6 @@ class PhotoStore:
         return (self.media_dir / record.path).is_file()
 
 
-def _read_file(path: Path, max_bytes: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:  # refuse before reading a huge file into memory
-            raise ImageRejected(f"too large: {size} bytes, limit {max_bytes}")
-        if not path.is_file():
-            raise ImageRejected(f"not a file: {path}")
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImageRejected(f"file not found: {path}") from exc
-    except OSError as exc:
-        raise ImageRejected(f"cannot read file: {exc.strerror or exc}") from exc
-    if not data:
-        raise ImageRejected("empty file")
-    return data
-
-
 def _with_claim(exc: ImageRejected, item: _Pending) -> ImageRejected:
     """Name what the server claimed the bytes were, when it was wrong: it helps fix the feed."""
     if item.content_type and exc.reason.startswith("not an image"):
@@ -386,7 +370,11 @@ def prefetch_photos(settings: Any, registry: ImageRegistry, items: Iterable[Any]
         store_for(settings).prefetch(registry, refs)
 
 
-@lru_cache(maxsize=4)
+_STORES: OrderedDict[tuple[Any, ...], PhotoStore] = OrderedDict()  # least recently used first
+_STORES_LOCK = threading.Lock()
+_MAX_STORES = 4
+
+
 def shared_store(
     media_dir: Path,
     limits: FetchLimits,
@@ -396,15 +384,26 @@ def shared_store(
     near_distance: int,
 ) -> PhotoStore:
     """One PhotoStore per configuration and process: its near-duplicate index, download pool and
-    HTTP connections are kept from one photo (and one job) to the next."""
-    return PhotoStore(
-        media_dir,
-        limits=limits,
-        max_pixels=max_pixels,
-        max_side=max_side,
-        thumbnail_size=thumbnail_size,
-        near_distance=near_distance,
-    )
+    HTTP connections are kept from one photo (and one job) to the next. At most `_MAX_STORES` are
+    kept; the least recently used beyond them is closed (its threads and connections released)."""
+    key = (media_dir, limits, max_pixels, max_side, thumbnail_size, near_distance)
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is not None:
+            _STORES.move_to_end(key)
+            return store
+        store = _STORES[key] = PhotoStore(
+            media_dir,
+            limits=limits,
+            max_pixels=max_pixels,
+            max_side=max_side,
+            thumbnail_size=thumbnail_size,
+            near_distance=near_distance,
+        )
+        evicted = _STORES.popitem(last=False)[1] if len(_STORES) > _MAX_STORES else None
+    if evicted is not None:
+        evicted.close()
+    return store
 
 
 __all__ = [
