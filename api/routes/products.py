@@ -12,7 +12,7 @@ from api.deps import FilterDep, RuntimeDep, SearchDep, SessionDep
 from api.schemas import ProductDetail, SearchResponse
 from catalog import repository
 from catalog.models import Product
-from search.service import Mode, SearchResult
+from search.service import Mode, SearchResult, SearchService
 
 router = APIRouter(prefix="/products", tags=["products"])
 
@@ -38,17 +38,8 @@ def recommend(
     """More like these, not like those (positive and negative example products)."""
     pos = [_product(session, i) for i in positive]
     neg = [_product(session, i) for i in negative]
-    result = SearchResult(service.recommend(pos, neg, flt=flt, limit=limit, offset=offset), flt)
-    return search_response(
-        request,
-        result,
-        query=None,
-        mode=Mode.image,
-        model=service.encoder.name,
-        model_version=service.model_version,
-        limit=limit,
-        offset=offset,
-    )
+    hits = service.recommend(pos, neg, flt=flt, limit=limit, offset=offset)
+    return _by_photo(request, service, SearchResult(hits, flt), limit, offset)
 
 
 @router.get("/{product_id}", response_model=ProductDetail)
@@ -82,7 +73,14 @@ def similar_products(
 ) -> SearchResponse:
     """Shoes that look like this one, itself left out."""
     p = _product(session, product_id)
-    result = SearchResult(service.similar(p, flt=flt, limit=limit, offset=offset), flt)
+    hits = service.similar(p, flt=flt, limit=limit, offset=offset)
+    return _by_photo(request, service, SearchResult(hits, flt), limit, offset)
+
+
+def _by_photo(
+    request: Request, service: SearchService, result: SearchResult, limit: int, offset: int
+) -> SearchResponse:
+    """A search answered from example products' photo vectors (no query text)."""
     return search_response(
         request,
         result,
