@@ -74,8 +74,15 @@ class SearchResponse(BaseModel):
 
 
 class IngestJobIn(BaseModel):
-    feed: str = Field(description="Path of a feed file readable by the server (styles.csv layout or JSONL).")
-    format: str | None = Field(None, description="'myntra' or 'jsonl'; detected when omitted.")
+    feed: str = Field(
+        description="Path on the server, inside its feed folders (ingest.feed_roots), of a feed file "
+        "(styles.csv, JSONL, CSV) or a folder (photos with sidecars, Zappos50K)."
+    )
+    format: str | None = Field(
+        None,
+        description="myntra, jsonl, csv, folder or zappos50k, or an alias the CLI takes (json, images, "
+        "zappos, …); detected when omitted.",
+    )
     source: str | None = Field(None, description="Source name for JSONL feeds (e.g. 'shopee').")
     priority: Literal["live", "bulk"] = Field(
         "bulk", description="'live' (a merchant's update) is processed before any queued 'bulk' work."

@@ -16,14 +16,18 @@ COMPOSE = ROOT / "docker-compose.yml"
 CLUSTER = ROOT / "deploy" / "qdrant-cluster" / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 SECRETS = ("POSTGRES_PASSWORD", "QDRANT_API_KEY", "FLOWER_BASIC_AUTH")
+# The example leaves the secrets empty (a copied example must not start): the checks bring their own.
+TEST_SECRETS = {"POSTGRES_PASSWORD": "test-pw", "QDRANT_API_KEY": "test-key", "FLOWER_BASIC_AUTH": "ops:test"}
 needs_compose = pytest.mark.skipif(
     shutil.which("docker-compose") is None, reason="docker-compose is not installed"
 )
 
 
-def compose(*args: str, env_file: Path | None = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
-    # Only the example env file: nothing from this machine's environment leaks into the check.
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+def compose(
+    *args: str, env_file: Path | None = ENV_EXAMPLE, secrets: bool = True
+) -> subprocess.CompletedProcess[str]:
+    # Only the example env file and the test secrets: nothing from this machine's environment leaks in.
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS} | (TEST_SECRETS if secrets else {})
     cmd = ["docker-compose", *(["--env-file", str(env_file)] if env_file else []), *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
 
@@ -60,9 +64,22 @@ def test_qdrant_cluster_override_validates_and_forms_three_nodes() -> None:
 
 
 @needs_compose
-def test_the_stack_refuses_to_start_without_its_secrets() -> None:
-    r = compose("-f", str(COMPOSE), "config", "-q", env_file=None)
+@pytest.mark.parametrize("env_file", [None, ENV_EXAMPLE], ids=["no .env", "example copied as is"])
+def test_the_stack_refuses_to_start_without_its_secrets(env_file: Path | None) -> None:
+    r = compose("-f", str(COMPOSE), "config", "-q", env_file=env_file, secrets=False)
     assert r.returncode != 0 and "set POSTGRES_PASSWORD" in r.stderr
+
+
+def test_the_example_env_file_ships_no_secret() -> None:
+    lines = [ln for ln in ENV_EXAMPLE.read_text().splitlines() if "=" in ln and not ln.startswith("#")]
+    values = dict(ln.split("=", 1) for ln in lines)
+    assert all(values[secret] == "" for secret in SECRETS), values
+
+
+def test_every_worker_waits_for_the_api_which_migrates_the_database() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name in ("worker", "worker-gpu"):
+        assert "api" in services[name]["depends_on"], name
 
 
 @needs_compose

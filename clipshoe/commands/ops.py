@@ -1,9 +1,10 @@
 """Operations: model versions (list, reindex, rollback, prune), consistency (doctor), backups.
 
-`clipshoe models list | reindex | rollback | prune | doctor | backup | restore`; docs/ops-models.md
-explains when to use each. Work runs through the Celery workers when a broker is set, in this
-process otherwise (then this process must own the embedded store). While `clipshoe serve` owns it,
-`--url` asks that server to run them (its /admin endpoints, clipshoe/commands/remote.py).
+`clipshoe models list`, and the top-level `clipshoe reindex | rollback | prune | doctor | backup |
+restore`; docs/ops-models.md explains when to use each. Work runs through the Celery workers when a
+broker is set, in this process otherwise (then this process must own the embedded store). While
+`clipshoe serve` owns it, `--url` asks that server to run them (its /admin endpoints,
+clipshoe/commands/remote.py).
 """
 
 from __future__ import annotations
