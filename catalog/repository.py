@@ -60,9 +60,19 @@ def upsert_product(
     values["attributes"] = values["attributes"] or {}
     if product is None:
         product = Product(source=source, source_id=source_id, point_id=point_id, **values)
-        session.add(product)
-        session.flush()
-        return product, Change.new
+        try:
+            with session.begin_nested():  # a savepoint: losing the race keeps the transaction
+                session.add(product)
+        except IntegrityError:
+            # Another transaction (a second job over the same feed) inserted the listing meanwhile:
+            # update its row instead of failing this job.
+            product = session.scalar(
+                select(Product).where(Product.source == source, Product.source_id == source_id)
+            )
+            if product is None:
+                raise
+        else:
+            return product, Change.new
     changed = {k for k, v in values.items() if getattr(product, k) != v}
     for k in changed:
         setattr(product, k, values[k])
