@@ -29,6 +29,7 @@ import numpy as np
 import redis
 from PIL import Image
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from catalog import repository
 from catalog.db import get_engine, make_engine, migrate
@@ -45,7 +46,7 @@ from clipshoe.settings import (
 )
 from ingest.sample import write_jsonl_feed
 from tests.utils.server import free_port
-from workers.celery_app import create_celery, queue_for
+from workers.celery_app import QUEUES, create_celery, queue_for
 
 REPO = Path(__file__).resolve().parents[2]
 # Torch on these machines wants large mmap and trim thresholds (see the project's notes).
@@ -70,24 +71,24 @@ def noise_jpeg(seed: int, size: tuple[int, int] = (48, 64)) -> bytes:
     return buffer.getvalue()
 
 
-def photo_feed(folder: Path, source: str, n: int) -> Path:
-    """A JSONL feed of `n` listings of `source`, each with a photo file of its own."""
+def photo_feed(folder: Path, source: str, n: int, photos: bool = True) -> Path:
+    """A JSONL feed of `n` listings of `source`, each with a photo file of its own (or none)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n):
-        photo = folder / f"{source}-{i}.jpg"
-        photo.write_bytes(noise_jpeg(zlib.crc32(f"{source}:{i}".encode())))
-        rows.append(
-            {
-                "source": source,
-                "source_id": f"{source}-{i}",
-                "title": f"Giày chạy bộ {source} số {i}",
-                "brand": "Faultbrand",
-                "category": "sports shoes",
-                "price": 100_000 + i,
-                "image": str(photo),
-            }
-        )
+        row = {
+            "source": source,
+            "source_id": f"{source}-{i}",
+            "title": f"Giày chạy bộ {source} số {i}",
+            "brand": "Faultbrand",
+            "category": "sports shoes",
+            "price": 100_000 + i,
+        }
+        if photos:
+            photo = folder / f"{source}-{i}.jpg"
+            photo.write_bytes(noise_jpeg(zlib.crc32(f"{source}:{i}".encode())))
+            row["image"] = str(photo)
+        rows.append(row)
     return write_jsonl_feed(folder, rows)
 
 
@@ -137,13 +138,14 @@ _TASK_END = re.compile(r"Task clipshoe\.[\w.]+\[[\w-]+\] (?:succeeded|raised|ret
 
 
 class WorkerProcess:
-    """`clipshoe worker` in a process group of its own: its main process and its pool child."""
+    """A Celery worker in a process group of its own: `clipshoe worker` (a main process and its
+    prefork pool), or any `celery worker` command line."""
 
-    def __init__(self, env: dict[str, str], log: Path, args: list[str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: list[str]) -> None:
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "clipshoe.cli", "worker", *args],
+                command,
                 env=env,
                 cwd=REPO,
                 stdout=out,
@@ -277,9 +279,16 @@ class FaultStack:
         env.setdefault("GLIBC_TUNABLES", GLIBC_TUNABLES)
         return env | extra
 
-    def worker(self, *args: str, **env: str) -> WorkerProcess:
+    def worker(self, threads: int | None = None, **env: str) -> WorkerProcess:
+        """`clipshoe worker`, as deployed; with `threads`, Celery's thread pool instead: tasks of
+        one process really run at once, the embedded store shared by all of them."""
+        command = [sys.executable, "-m", "clipshoe.cli", "worker"]
+        if threads:
+            queues = ",".join(QUEUES)
+            command = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker"]
+            command += ["-P", "threads", "-c", str(threads), "-Q", queues, "--loglevel", "INFO"]
         n = len(list(self.root.glob("worker-*.log")))
-        return WorkerProcess(self.env(**env), self.root / f"worker-{n}.log", list(args))
+        return WorkerProcess(self.env(**env), self.root / f"worker-{n}.log", command)
 
     @contextmanager
     def api(self, embedded: bool = False, **env: str) -> Iterator[ApiProcess]:
@@ -449,6 +458,55 @@ def stalled_on(stack: FaultStack, job_id: int, statement: str) -> Iterator[Conne
                 yield conn
                 return
     raise AssertionError(f"never caught a worker at {statement!r}")
+
+
+@contextmanager
+def stalled_together(stack: FaultStack, job_ids: list[int], statement: str) -> Iterator[None]:
+    """Hold the tasks of several jobs, each at its next `statement` on its job's row, and let them
+    all go at once on exit: whatever they do next, they do at the same time."""
+    engine = get_engine(stack.settings)
+    lockers = {job_id: engine.connect() for job_id in job_ids}
+    held: set[int] = set()  # the rows the test holds now
+
+    def lock(job_id: int) -> None:
+        """Take the row (again). Bounded: a task let go may be a transaction away from letting it be."""
+        conn = lockers[job_id]
+        try:
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(text("SELECT id FROM ingest_jobs WHERE id = :id FOR UPDATE"), {"id": job_id})
+            held.add(job_id)
+        except OperationalError:
+            conn.rollback()  # not this time round: the loop tries again
+
+    try:
+        for job_id in job_ids:
+            lock(job_id)
+        locker_of = {lockers[j].execute(text("SELECT pg_backend_pid()")).scalar_one(): j for j in job_ids}
+        sql = text(
+            "SELECT query, pg_blocking_pids(pid) AS by FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                rows = conn.execute(sql).all()
+            waiting = [(r.query, [locker_of[b] for b in r.by if b in locker_of]) for r in rows]
+            at_statement = {jobs[0] for query, jobs in waiting if jobs and statement in query}
+            if at_statement == set(job_ids):
+                yield
+                return
+            for query, jobs in waiting:
+                if jobs and statement not in query:  # stopped short of it: let it on, catch it again
+                    lockers[jobs[0]].rollback()
+                    held.discard(jobs[0])
+            for job_id in set(job_ids) - held:
+                lock(job_id)
+            time.sleep(0.02)
+        raise AssertionError(f"never held every job at {statement!r}")
+    finally:
+        for conn in lockers.values():
+            conn.rollback()
+            conn.close()
 
 
 @contextmanager

@@ -1,0 +1,36 @@
+"""Fault 6: the same feed ingested by two jobs at once (a retried upload, two operators, a cron
+overlapping a manual run). Their feed tasks really run at the same time and insert the same
+listings in overlapping transactions, as two worker processes would against a Qdrant server; here
+one worker with Celery's thread pool shares the embedded store. Both jobs complete, and every
+listing is one row and one point.
+
+The listings have no photos: two threads of one process storing the same photo deadlock in
+ingest/photos.py (docs/faults.md, bench/faults/concurrent_photos.py); separate worker processes,
+as deployed, do not share that lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from catalog.models import JobStatus
+from tests.faults.stack import READING_THE_FEED, FaultStack, assert_stored_once, photo_feed, stalled_together
+
+N = 24
+
+
+def test_same_feed_in_two_jobs_at_once(stack: FaultStack, tmp_path: Path) -> None:
+    feed = photo_feed(tmp_path / "feed", "twice", N, photos=False)
+    worker = stack.worker(threads=4)
+    try:
+        first, second = stack.submit(feed), stack.submit(feed)
+        # Both feed tasks held just before they read the feed, then let go at the same instant.
+        with stalled_together(stack, [first, second], READING_THE_FEED):
+            pass
+        jobs = [stack.wait_job(job_id, worker) for job_id in (first, second)]
+    finally:
+        worker.stop()
+    for job in jobs:
+        assert job.status == JobStatus.completed, job.message
+        assert (job.total, job.failed) == (N, 0)
+        assert job.indexed + job.unchanged + job.updated == N
+    assert_stored_once(stack, "twice", N)
