@@ -25,7 +25,9 @@ class Politeness:
     max_retries: int = 4  # after the first try, on 429, 5xx, timeouts and dropped connections
     backoff_base: float = 2.0  # seconds; the n-th retry waits up to base * 2**n
     backoff_max: float = 120.0  # no single wait is longer; a longer Retry-After gives up instead
-    timeout: float = 30.0  # seconds per request
+    timeout: float = 30.0  # seconds per request, all of it: connecting, waiting, reading the body
+    max_bytes: int = 20 * 1024 * 1024  # a bigger answer is abandoned (a listing page is far smaller)
+    max_redirects: int = 5  # followed by hand: each hop paced per its host and checked in its robots.txt
 
     def __post_init__(self) -> None:
         if self.requests_per_second <= 0 or self.concurrency < 1 or self.max_retries < 0:

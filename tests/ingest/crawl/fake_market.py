@@ -51,7 +51,10 @@ class FakeMarket:
     robots_status: int = 200
     delay: float = 0.0  # seconds each listing answer takes
     retry_after: str = "0"  # sent with a scripted 429
-    # (query, page) → statuses to answer first, in order; "hang" sleeps past the client timeout.
+    # (query, page) → statuses to answer first, in order; "hang" sleeps past the client timeout,
+    # "trickle" sends the page a byte at a time (never silent for long) and gives up after 100,
+    # "unannounced" sends the page without a Content-Length, "redirect" sends the client to the
+    # same URL again and "redirect:<location>" elsewhere.
     failures: dict[tuple[str, int], list[int | str]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     max_in_flight: int = 0
@@ -102,13 +105,15 @@ class FakeMarket:
         with self._lock:
             script = self.failures.get((q, page))
             status = script.pop(0) if script else 200
-        if status != 200:
+        if isinstance(status, str) and status.startswith("redirect"):
+            return status, {}, b""
+        if status not in (200, "trickle", "unannounced"):
             headers = {"Retry-After": self.retry_after} if status == 429 else {}
             return status, headers, b'{"error": "scripted"}'
         paging = {"total": self.pages * self.per_page, "per_page": self.per_page}
         paging |= {"current_page": page, "last_page": self.pages}
         body = {"data": self.page_items(q, page) if page <= self.pages else [], "paging": paging}
-        return 200, {"Content-Type": "application/json"}, json.dumps(body, ensure_ascii=False).encode()
+        return status, {"Content-Type": "application/json"}, json.dumps(body, ensure_ascii=False).encode()
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         market = self
@@ -129,11 +134,21 @@ class FakeMarket:
                         time.sleep(4)
                         status = 200
                         headers, body = {}, b"{}"
-                    self.send_response(int(status))
+                    if isinstance(status, str) and status.startswith("redirect"):
+                        headers = {"Location": status.partition(":")[2] or self.path}
+                        status = 302
+                    self.send_response(200 if status in ("trickle", "unannounced") else int(status))
                     for name, value in headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
+                    if status != "unannounced":
+                        self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
+                    if status == "trickle":
+                        for i in range(100):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                        return
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the crawler hung up (a timeout, or a killed process)

@@ -167,3 +167,49 @@ def test_each_sites_fixture_served_as_its_listing_is_crawled(tmp_path: Path, sit
     assert report.complete and report.as_dict()["products"] == 5 and report.errors_by_kind == {"item": 2}
     assert [r.path for r in market.requests] == ["/robots.txt", SITE_ROUTES[site][0]]
     assert {json.loads(line)["source"] for line in (tmp_path / "products.jsonl").open()} == {site}
+
+
+def test_a_trickling_page_is_abandoned_at_the_deadline_and_retried(tmp_path: Path) -> None:
+    """A byte every 50 ms never trips a read timeout; the deadline on the whole request ends it."""
+    polite = Politeness(user_agent=AGENT, requests_per_second=1000, backoff_base=0.01, timeout=1.0)
+    with serving(FakeMarket(pages=1, failures={("dép nữ", 1): ["trickle"]})) as market:
+        report = crawl(tmp_path, market, ["dép nữ"], pages=1, politeness=polite)
+    assert report.complete and report.counters["retry_timeout"] == 1
+    assert len(market.listing_requests()) == 2
+
+
+@pytest.mark.parametrize("how", ["announced", "unannounced"])
+def test_a_page_over_the_byte_cap_stops_its_listing_without_retries(tmp_path: Path, how: str) -> None:
+    polite = Politeness(user_agent=AGENT, requests_per_second=1000, backoff_base=0.01, max_bytes=1000)
+    failures: dict = {} if how == "announced" else {("dép nữ", 1): ["unannounced"]}
+    with serving(FakeMarket(pages=1, failures=failures)) as market:
+        report = crawl(tmp_path, market, ["dép nữ"], pages=1, politeness=polite)
+    assert report.errors_by_kind == {"too_large": 1} and len(market.listing_requests()) == 1
+    reason = "server announced" if how == "announced" else "more than 1000 bytes"
+    assert reason in report.stopped[0]["last_error"]
+    assert feed_ids(tmp_path) == []
+
+
+def test_a_redirect_is_followed_as_a_request_of_its_own(tmp_path: Path) -> None:
+    with serving(FakeMarket(pages=1, failures={("dép nữ", 1): ["redirect"]})) as market:
+        report = crawl(tmp_path, market, ["dép nữ"], pages=1)
+    assert report.complete and report.counters["redirects"] == 1
+    assert report.counters["requests"] == 3  # robots.txt, the redirect, the page
+    assert set(feed_ids(tmp_path)) == market.expected_ids(["dép nữ"])
+
+
+def test_a_redirect_robots_disallows_is_not_followed(tmp_path: Path) -> None:
+    with serving(FakeMarket(pages=1, failures={("dép nữ", 1): ["redirect:/cart/login"]})) as market:
+        report = crawl(tmp_path, market, ["dép nữ"], pages=1)
+    assert report.errors_by_kind == {"robots": 1} and "/cart/login" in report.stopped[0]["last_error"]
+    assert not any(r.path.startswith("/cart") for r in market.requests)
+
+
+def test_a_redirect_loop_ends_with_a_reason(tmp_path: Path) -> None:
+    with serving(FakeMarket(pages=1, failures={("dép nữ", 1): ["redirect"] * 10})) as market:
+        report = crawl(tmp_path, market, ["dép nữ"], pages=1)
+    assert (
+        report.errors_by_kind == {"redirect": 1}
+        and "more than 5 redirects" in report.stopped[0]["last_error"]
+    )
+    assert len(market.listing_requests()) == 6
