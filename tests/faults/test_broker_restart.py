@@ -64,16 +64,20 @@ def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Pat
 
 
 def test_api_while_redis_is_down(stack: FaultStack, tmp_path: Path) -> None:
-    """Starting a job answers 503 with a message within seconds, and the job row says why it never
-    ran; searching does not need the broker; once Redis is back, jobs start again."""
+    """Starting or resuming a job answers 503 with a message within seconds (not after the workers'
+    minute of publish retries), and a new job's row says why it never ran; searching does not need
+    the broker; once Redis is back, jobs start again."""
     feed = photo_feed(tmp_path / "feed", "redisapi", 4)
+    waiting = stack.submit(feed)  # no worker: its message waits in the broker
     with stack.api() as api, httpx.Client(base_url=api.url, timeout=30) as http:
         stack.redis.stop()
         r = http.post("/ingest/jobs", json={"feed": str(feed)})
         assert r.status_code == 503, r.text
         assert "broker" in r.json()["detail"], r.text
-        [job] = http.get("/ingest/jobs").json()
+        [job] = [j for j in http.get("/ingest/jobs").json() if j["id"] != waiting]
         assert job["status"] == "failed" and "OperationalError" in job["message"], job
+        r = http.post(f"/ingest/jobs/{waiting}/resume")
+        assert r.status_code == 503 and "broker" in r.json()["detail"], r.text
         ready = http.get("/readyz")
         assert ready.status_code == 503 and ready.json()["failed"] == ["broker"], ready.text
         assert http.get("/search", params={"q": "giày"}).status_code == 200
