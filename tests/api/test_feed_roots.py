@@ -76,7 +76,13 @@ def test_an_api_feed_may_only_name_photos_inside_the_feed_folders(
         "symlink": "link.jpg",
     }
     rows = [
-        {"source": "roots", "source_id": name, "title": f"Roots runner {name}", "image": image}
+        {
+            "source": "roots",
+            "source_id": name,
+            "title": f"Roots runner {name}",
+            "brand": "Testbrand",
+            "image": image,
+        }
         for name, image in images.items()
     ]
     job = ingest(client, write_jsonl_feed(shop, rows))
