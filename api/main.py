@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError as BrokerUnavailable
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from api.observability import RequestObserver, valid_request_id
 from api.ratelimit import RateLimitMiddleware
@@ -62,6 +62,12 @@ def create_app() -> FastAPI:
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc)
         return JSONResponse({"detail": "catalogue database unavailable, retry shortly"}, status_code=503)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: DataError) -> JSONResponse:
+        # A value the catalogue's columns cannot hold (an id past 2**31 - 1): the request's fault.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        return JSONResponse({"detail": f"a value in the request is out of range: {reason}"}, status_code=422)
 
     @app.exception_handler(BrokerUnavailable)
     async def _broker_down(_: Request, exc: BrokerUnavailable) -> JSONResponse:
