@@ -102,7 +102,8 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--database", default="clipshoe_bench_ingest")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
-    ap.add_argument("--concurrency", type=int, default=1, help="worker processes")
+    ap.add_argument("--concurrency", type=int, help="worker tasks at once (default: the worker's)")
+    ap.add_argument("--pool", default="auto", help="worker pool: auto, threads or prefork")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -125,7 +126,8 @@ def main() -> None:
     migrate(rt.settings)
     log = (tmp / "worker.log").open("w")
     worker = subprocess.Popen(
-        [str(ROOT / ".venv/bin/clipshoe"), "worker", "--concurrency", str(args.concurrency)],
+        [str(ROOT / ".venv/bin/clipshoe"), "worker", "--pool", args.pool]
+        + (["--concurrency", str(args.concurrency)] if args.concurrency else []),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -146,7 +148,8 @@ def main() -> None:
         "encoder_products_per_s": round(args.n / alone_s, 1),
         "ratio": round(alone_s / ingest_s, 3),
         "batch_size": batch,
-        "worker_concurrency": args.concurrency,
+        "worker_pool": args.pool,
+        "worker_concurrency": args.concurrency or "default",
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "worker_log": str(tmp / "worker.log"),
     }

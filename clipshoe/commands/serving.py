@@ -226,17 +226,33 @@ def worker(
     queues: Annotated[
         str, typer.Option(help="Comma-separated queues or stages (ingest, encode); drained live first.")
     ] = "ingest,encode",
-    concurrency: Annotated[int, typer.Option(help="Worker processes (one per GPU for encode).")] = 1,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Tasks at once (default: 2 with threads, 1 with prefork).")
+    ] = None,
+    pool: Annotated[
+        str, typer.Option(help="auto, threads or prefork. auto: threads with the embedded vector store.")
+    ] = "auto",
 ) -> None:
     """Run a Celery worker (needs CLIPSHOE_BROKER__URL and, for several processes, a Qdrant server)."""
     from clipshoe.settings import get_settings
     from workers.celery_app import celery_app, worker_queues
 
-    if get_settings().embedded:
+    settings = get_settings()
+    if settings.embedded:
         typer.echo("no broker configured: set CLIPSHOE_BROKER__URL (e.g. redis://127.0.0.1:6379/0)", err=True)
         raise typer.Exit(2)
+    if pool not in ("auto", "threads", "prefork"):
+        raise typer.BadParameter("choose auto, threads or prefork", param_hint="--pool")
+    if pool == "auto":
+        # The embedded store has one owner process: threads let a feed task (photos, rows) run
+        # beside an embed task (torch frees the GIL) in that one process. With a Qdrant server,
+        # processes scale the same work across cores and machines.
+        pool = "prefork" if settings.qdrant.url else "threads"
+    concurrency = concurrency or (2 if pool == "threads" else 1)
     try:
         names = ",".join(worker_queues(queues))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queues") from exc
-    celery_app.worker_main(["worker", "-Q", names, "--concurrency", str(concurrency), "--loglevel", "INFO"])
+    celery_app.worker_main(
+        ["worker", "-Q", names, "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO"]
+    )
