@@ -12,8 +12,9 @@ side of the cycle, so Postgres cannot break it. This hang was seen once (docs/fa
 runs end with both jobs completed, because the two tasks usually also wait on each other inside
 Postgres, which detects that deadlock, aborts one transaction, and the feed task retries it.
 
-Separate worker processes (`clipshoe worker`, as deployed) each have their own store and cannot
-hang this way; tests/faults/test_concurrent_ingest.py covers two jobs at once with listings
+`clipshoe worker` runs such a thread pool by default with the embedded store (2 tasks at once);
+prefork workers (`--pool prefork`, the default with a Qdrant server) have a store per process and
+cannot hang this way. tests/faults/test_concurrent_ingest.py covers two jobs at once with listings
 without photos. Exits 0 when every run completes with each product stored once.
 """
 
@@ -46,7 +47,7 @@ def run_once(args: argparse.Namespace, run: int) -> bool:
         fault_stack(Path(tmp), f"photos{run}", batch_size=args.batch_size) as stack,
     ):
         feed = photo_feed(Path(tmp) / "feed", "samephotos", args.n)
-        worker = stack.worker(threads=4, PYTHONFAULTHANDLER="1")
+        worker = stack.worker("--concurrency", "4", PYTHONFAULTHANDLER="1")
         try:
             jobs = [stack.submit(feed), stack.submit(feed)]
             if args.together:

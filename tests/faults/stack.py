@@ -46,7 +46,7 @@ from clipshoe.settings import (
 )
 from ingest.sample import write_jsonl_feed
 from tests.utils.server import free_port
-from workers.celery_app import QUEUES, create_celery, queue_for
+from workers.celery_app import create_celery, queue_for
 
 REPO = Path(__file__).resolve().parents[2]
 # Torch on these machines wants large mmap and trim thresholds (see the project's notes).
@@ -279,14 +279,10 @@ class FaultStack:
         env.setdefault("GLIBC_TUNABLES", GLIBC_TUNABLES)
         return env | extra
 
-    def worker(self, threads: int | None = None, **env: str) -> WorkerProcess:
-        """`clipshoe worker`, as deployed; with `threads`, Celery's thread pool instead: tasks of
-        one process really run at once, the embedded store shared by all of them."""
-        command = [sys.executable, "-m", "clipshoe.cli", "worker"]
-        if threads:
-            queues = ",".join(QUEUES)
-            command = [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker"]
-            command += ["-P", "threads", "-c", str(threads), "-Q", queues, "--loglevel", "INFO"]
+    def worker(self, *args: str, **env: str) -> WorkerProcess:
+        """`clipshoe worker ARGS`, as deployed (with the embedded store: a thread pool, 2 tasks at
+        once; `--pool prefork` runs them in a child process instead)."""
+        command = [sys.executable, "-m", "clipshoe.cli", "worker", *args]
         n = len(list(self.root.glob("worker-*.log")))
         return WorkerProcess(self.env(**env), self.root / f"worker-{n}.log", command)
 
@@ -453,8 +449,8 @@ def stalled_on(stack: FaultStack, job_id: int, statement: str) -> Iterator[Conne
     a worker that stops at another statement first is let go and caught again."""
     for _ in range(50):
         with holding_job_row(stack, job_id) as conn:
-            _, query = wait_until(lambda: blocked_queries(stack), "a worker to wait on the job row")[0]  # type: ignore[index]
-            if statement in query:
+            blocked = wait_until(lambda: blocked_queries(stack), "a worker to wait on the job row")
+            if any(statement in query for _, query in blocked):  # type: ignore[attr-defined]
                 yield conn
                 return
     raise AssertionError(f"never caught a worker at {statement!r}")
@@ -512,9 +508,10 @@ def stalled_together(stack: FaultStack, job_ids: list[int], statement: str) -> I
 @contextmanager
 def stalled_mid_batch(
     stack: FaultStack, job_id: int, after_batches: int = 2
-) -> Iterator[tuple[int, Connection]]:
+) -> Iterator[tuple[list[int], Connection]]:
     """Once `after_batches` batches are done, hold a worker inside the next one, between its index
-    upsert and its commit; yield that batch's id and the connection holding it."""
+    upsert and its commit; yield the ids of the batches running then (a thread pool may be in two:
+    neither can commit while the job's row is held) and the connection holding it."""
     wait_until(
         lambda: (j := stack.job(job_id)).batches_done >= after_batches and j.feed_read_at,
         f"{after_batches} batches of job {job_id} to be done",
@@ -523,8 +520,9 @@ def stalled_mid_batch(
         job = stack.job(job_id)
         assert job.batches_done < job.batches_total, "every batch was done before the fault"
         with stack.rt.sessions() as s:
-            [batch] = [b.id for b in repository.job_batches(s, job_id) if b.status == "running"]
-        yield batch, conn
+            running = [b.id for b in repository.job_batches(s, job_id) if b.status == "running"]
+        assert running, "no batch running"
+        yield running, conn
 
 
 # -- what every fault test expects in the end --------------------------------------------------

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.faults.stack import (
     READING_THE_FEED,
@@ -25,6 +26,9 @@ N = 32
 
 # Long enough for any publish attempt to fail without retrying; as long as a restart takes.
 OUTAGE_S = 3.0
+# The workers here run prefork pools: a thread-pool worker (`clipshoe worker`'s default with the
+# embedded store) exits when Redis goes away with a task in hand, see the last test.
+PREFORK = ("--pool", "prefork")
 
 
 def test_redis_restarted_while_a_batch_is_embedded(stack: FaultStack, tmp_path: Path) -> None:
@@ -32,7 +36,7 @@ def test_redis_restarted_while_a_batch_is_embedded(stack: FaultStack, tmp_path: 
     batch in the broker at a time: nothing else would carry the job on if that hand-off were lost
     (the redelivery of the batch's own message waits for the default 1 h visibility timeout)."""
     feed = photo_feed(tmp_path / "feed", "redisbatch", N)
-    worker = stack.worker(CLIPSHOE_INGEST__MAX_QUEUED_BATCHES="1")
+    worker = stack.worker(*PREFORK, CLIPSHOE_INGEST__MAX_QUEUED_BATCHES="1")
     try:
         job_id = stack.submit(feed)
         with stalled_mid_batch(stack, job_id):
@@ -46,10 +50,24 @@ def test_redis_restarted_while_a_batch_is_embedded(stack: FaultStack, tmp_path: 
     assert_stored_once(stack, "redisbatch", N)
 
 
-def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "pool",
+    [
+        "prefork",
+        pytest.param(
+            "threads",
+            marks=pytest.mark.xfail(
+                reason="a thread-pool worker exits on a lost broker connection with a task in hand: "
+                "kombu's restore of unacked messages raises AttributeError (docs/faults.md)",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_redis_restarted_while_the_feed_is_read(stack: FaultStack, tmp_path: Path, pool: str) -> None:
     """The feed task reads its first chunk and hands its batches to a broker that is not there."""
     feed = photo_feed(tmp_path / "feed", "redisfeed", N)
-    worker = stack.worker()
+    worker = stack.worker("--pool", pool)
     try:
         job_id = stack.submit(feed)
         with stalled_on(stack, job_id, READING_THE_FEED):

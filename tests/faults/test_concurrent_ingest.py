@@ -1,12 +1,11 @@
 """Fault 6: the same feed ingested by two jobs at once (a retried upload, two operators, a cron
 overlapping a manual run). Their feed tasks really run at the same time and insert the same
-listings in overlapping transactions, as two worker processes would against a Qdrant server; here
-one worker with Celery's thread pool shares the embedded store. Both jobs complete, and every
+listings in overlapping transactions: threads of the worker process that owns the embedded store
+here, as two worker processes would against a Qdrant server. Both jobs complete, and every
 listing is one row and one point.
 
-The listings have no photos: two threads of one process storing the same photo deadlock in
-ingest/photos.py (docs/faults.md, bench/faults/concurrent_photos.py); separate worker processes,
-as deployed, do not share that lock."""
+The listings have no photos: two feed tasks of one process storing the same photo can hang on the
+photo store's lock (docs/faults.md, bench/faults/concurrent_photos.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ N = 24
 
 def test_same_feed_in_two_jobs_at_once(stack: FaultStack, tmp_path: Path) -> None:
     feed = photo_feed(tmp_path / "feed", "twice", N, photos=False)
-    worker = stack.worker(threads=4)
+    worker = stack.worker("--concurrency", "4")  # the thread pool: both feed tasks at once
     try:
         first, second = stack.submit(feed), stack.submit(feed)
         # Both feed tasks held just before they read the feed, then let go at the same instant.
