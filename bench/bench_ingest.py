@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--database", default="clipshoe_bench_ingest")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--concurrency", type=int, help="worker tasks at once (default: the worker's)")
-    ap.add_argument("--pool", default="auto", help="worker pool: auto, threads or prefork")
+    ap.add_argument("--pool", default="prefork", help="worker pool: prefork or threads")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

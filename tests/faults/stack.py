@@ -280,8 +280,8 @@ class FaultStack:
         return env | extra
 
     def worker(self, *args: str, **env: str) -> WorkerProcess:
-        """`clipshoe worker ARGS`, as deployed (with the embedded store: a thread pool, 2 tasks at
-        once; `--pool prefork` runs them in a child process instead)."""
+        """`clipshoe worker ARGS`, as deployed (prefork by default; `--pool threads` runs 2 tasks at
+        once in one process instead of one task in a child process)."""
         command = [sys.executable, "-m", "clipshoe.cli", "worker", *args]
         n = len(list(self.root.glob("worker-*.log")))
         return WorkerProcess(self.env(**env), self.root / f"worker-{n}.log", command)
