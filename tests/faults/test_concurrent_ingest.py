@@ -19,7 +19,7 @@ N = 24
 
 def test_same_feed_in_two_jobs_at_once(stack: FaultStack, tmp_path: Path) -> None:
     feed = photo_feed(tmp_path / "feed", "twice", N, photos=False)
-    worker = stack.worker("--concurrency", "4")  # the thread pool: both feed tasks at once
+    worker = stack.worker("--pool", "threads", "--concurrency", "4")  # both feed tasks at once
     try:
         first, second = stack.submit(feed), stack.submit(feed)
         # Both feed tasks held just before they read the feed, then let go at the same instant.
