@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ingest.normalise import parse_price
-from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record, resolve_image
+from ingest.records import (
+    FeedError,
+    FeedFormatError,
+    ProductRecord,
+    build_record,
+    csv_rows,
+    resolve_image,
+)
 
 COLUMNS: tuple[str, ...] = (
     "id", "productDisplayName", "brandName", "price", "discountedPrice", "gender", "baseColour",
@@ -52,15 +59,11 @@ def read_myntra(path: Path, source: str = "myntra") -> Iterator[ProductRecord | 
         reader = csv.DictReader(handle)
         check_header(list(reader.fieldnames or []), path)
         width = len(reader.fieldnames or [])
-        while True:
-            start = reader.line_num + 1  # rows may span lines; report where the row begins
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield FeedError(start, None, f"malformed CSV: {exc}")
+        for item in csv_rows(reader):
+            if isinstance(item, FeedError):
+                yield item
                 continue
+            start, row = item
             source_id = (row.get("id") or "").strip() or None
             if None in row:
                 yield FeedError(start, source_id, f"row has more columns than the header ({width})")

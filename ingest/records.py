@@ -7,7 +7,9 @@ category in the canonical vocabularies, price a plain number in `currency`.
 
 from __future__ import annotations
 
+import csv
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,21 @@ class FeedError:
     line: int
     source_id: str | None
     reason: str
+
+
+def csv_rows(reader: Any) -> Iterator[tuple[int, Any] | FeedError]:
+    """(line where the row begins, row) from a csv reader; a malformed row becomes a FeedError
+    and reading goes on (rows may span lines, so the line is taken before each row)."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield FeedError(start, None, f"malformed CSV: {exc}")
+            continue
+        yield start, row
 
 
 def is_url(value: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 # The JSONL reader's alias and extras mapping: the two feeds have the same fields by definition.
 from ingest.jsonl import _fields as feed_fields
-from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record
+from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record, csv_rows
 
 _ID_COLUMNS = frozenset({"source_id", "id"})
 _TITLE_COLUMNS = frozenset({"title", "name"})
@@ -59,15 +59,11 @@ def read_csv_feed(path: Path, source: str = "feed") -> Iterator[ProductRecord | 
 
 def _rows(reader: Any, header: list[str], base: Path, source: str) -> Iterator[ProductRecord | FeedError]:
     id_column = next(i for i, name in enumerate(header) if name in _ID_COLUMNS)
-    while True:
-        start = reader.line_num + 1  # rows may span lines; report where the row begins
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield FeedError(start, None, f"malformed CSV: {exc}")
+    for item in csv_rows(reader):
+        if isinstance(item, FeedError):
+            yield item
             continue
+        start, row = item
         if not any(cell.strip() for cell in row):
             continue  # a blank line
         source_id = row[id_column].strip() or None if id_column < len(row) else None
