@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from catalog.db import session_factory
-from catalog.repository import SqlImageRegistry
 from ingest.image_fetch import FetchLimits, fetch_image
 from ingest.images import ImageRejected
 from ingest.photos import PhotoStore
@@ -31,18 +29,6 @@ FAST = FetchLimits(
 def server() -> Iterator[PhotoServer]:
     with photo_server() as s:
         yield s
-
-
-@pytest.fixture
-def registry(database: None) -> Iterator[SqlImageRegistry]:
-    """The real photos table, in a transaction rolled back after the test."""
-    session = session_factory()()
-    session.begin()
-    try:
-        yield SqlImageRegistry(session)
-    finally:
-        session.rollback()
-        session.close()
 
 
 def _store(tmp_path: Path, **kw: object) -> PhotoStore:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from catalog.db import session_factory
 from catalog.repository import SqlImageRegistry
 from ingest.image_fetch import FetchLimits
 from ingest.images import ImageRejected, validate_image
@@ -19,18 +17,6 @@ from ingest.photos import PhotoStore, shared_store
 from tests.utils import images as factory
 
 LIMITS = FetchLimits(max_bytes=1_000_000, concurrency=2)
-
-
-@pytest.fixture
-def registry(database: None) -> Iterator[SqlImageRegistry]:
-    """The real photos table, in a transaction rolled back after the test."""
-    session = session_factory()()
-    session.begin()
-    try:
-        yield SqlImageRegistry(session)
-    finally:
-        session.rollback()
-        session.close()
 
 
 @pytest.fixture

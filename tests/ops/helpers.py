@@ -73,3 +73,20 @@ def scratch_stack(folder: Path, model: str, *, postgres: bool = False, n: int = 
         get_engine(settings).dispose()
         if postgres:
             _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+def assert_one_clean_swap(upgrade: dict, old: str, new: str) -> None:
+    """Searches during an upgrade: none failed, each the exact answer of the one model it reports,
+    and the switch from the old model to the new one happened once."""
+    expected = {old: upgrade["before"], new: upgrade["after"]}
+    assert {v for v, _ in upgrade["before"].values()} == {old}
+    assert {v for v, _ in upgrade["after"].values()} == {new}
+    assert upgrade["before"] != upgrade["after"]  # the two models answer differently: the check has teeth
+    seen = upgrade["seen"]
+    assert [s for s in seen if s[1] != 200] == []
+    versions = [body["model_version"] for _, _, body in seen]
+    assert set(versions) == {old, new}  # traffic ran before and after the swap
+    for key, _, body in seen:  # no mixed results
+        assert [h["id"] for h in body["hits"]] == expected[body["model_version"]][key][1], key
+    switch = versions.index(new)
+    assert set(versions[:switch]) == {old} and set(versions[switch:]) == {new}

@@ -34,6 +34,7 @@ from clipshoe.runtime import Runtime, get_runtime
 from clipshoe.settings import Settings
 from ingest.sample import generate_sample_catalog
 from tests.faults.stack import GLIBC_TUNABLES, ApiProcess, wait_until
+from tests.ops.helpers import assert_one_clean_swap
 from workers import reindex
 
 QUERIES = (
@@ -195,19 +196,7 @@ def test_no_search_fails_or_mixes_models_during_the_upgrade(upgrade: dict[str, A
     assert op["status"] == "succeeded", op
     old, new = upgrade["old"], op["version"]
     assert new != old
-    expected = {old: upgrade["before"], new: upgrade["after"]}
-    assert {v for v, _ in upgrade["before"].values()} == {old}
-    assert {v for v, _ in upgrade["after"].values()} == {new}
-    assert upgrade["before"] != upgrade["after"]  # the two models answer differently: the check has teeth
-
-    seen = upgrade["seen"]
-    assert [s for s in seen if s[1] != 200] == []
-    versions = [body["model_version"] for _, _, body in seen]
-    assert set(versions) == {old, new}  # traffic ran before and after the swap
-    for key, _, body in seen:  # every response is exactly the answer of the one model it reports
-        assert [h["id"] for h in body["hits"]] == expected[body["model_version"]][key][1], key
-    switch = versions.index(new)
-    assert set(versions[:switch]) == {old} and set(versions[switch:]) == {new}
+    assert_one_clean_swap(upgrade, old, new)
 
 
 def test_the_operation_reports_and_the_registry_follows(server: Server, upgrade: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from catalog import repository
 from catalog.models import ModelState
 from clipshoe.cli import app
 from clipshoe.runtime import get_runtime
+from tests.ops.helpers import assert_one_clean_swap
 from workers import reindex
 from workers.reindex import OpsError
 
@@ -86,22 +87,7 @@ def upgrade(client: TestClient, catalogue: dict, tiny_models: tuple[str, str]) -
 
 
 def test_no_search_fails_or_mixes_models_during_the_upgrade(upgrade: dict[str, Any]) -> None:
-    old, new = upgrade["old"].version, upgrade["report"].version
-    expected = {old: upgrade["before"], new: upgrade["after"]}
-    assert {v for v, _ in upgrade["before"].values()} == {old}
-    assert {v for v, _ in upgrade["after"].values()} == {new}
-    assert upgrade["before"] != upgrade["after"]  # the two models answer differently: the check has teeth
-
-    seen = upgrade["seen"]
-    assert [s for s in seen if s[1] != 200] == []
-    versions = [body["model_version"] for _, _, body in seen]
-    assert set(versions) == {old, new}  # traffic ran before and after the swap
-    # Every response is exactly the answer of the one model it reports: no mixed results.
-    for key, _, body in seen:
-        assert [h["id"] for h in body["hits"]] == expected[body["model_version"]][key][1], key
-    # The switch happened once: old answers, then new ones.
-    switch = versions.index(new)
-    assert set(versions[:switch]) == {old} and set(versions[switch:]) == {new}
+    assert_one_clean_swap(upgrade, upgrade["old"].version, upgrade["report"].version)
 
 
 def test_upgrade_registers_verifies_and_keeps_the_old_collection(upgrade: dict[str, Any]) -> None:
