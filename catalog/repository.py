@@ -6,12 +6,12 @@ import enum
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from catalog.models import (
@@ -51,41 +51,81 @@ class Change(enum.StrEnum):
     unchanged = "unchanged"
 
 
-def upsert_product(
-    session: Session, source: str, source_id: str, point_id: str, fields: dict[str, Any]
-) -> tuple[Product, Change]:
-    """Insert or update one listing keyed by (source, source_id); say what changed."""
-    product = session.scalar(select(Product).where(Product.source == source, Product.source_id == source_id))
+def _insert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT (PostgreSQL, or SQLite in embedded mode): it has ON CONFLICT."""
+    return {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name].insert(table)
+
+
+# A listing to upsert: (source, source_id, point_id, catalogue fields).
+ListingRow = tuple[str, str, str, dict[str, Any]]
+
+
+def upsert_products(session: Session, rows: Sequence[ListingRow]) -> list[tuple[Product, Change]]:
+    """Insert or update listings keyed by (source, source_id), in order; say what changed for each.
+
+    A chunk of a feed costs two statements, not two per listing: one SELECT of those already
+    catalogued, one multi-row INSERT … ON CONFLICT DO NOTHING of the new ones. A listing that
+    another transaction (a second job over the same feed) inserted meanwhile is then updated
+    instead of failing this job. A listing twice in `rows` is inserted, then updated."""
+    keys = [(source, source_id) for source, source_id, _, _ in rows]
+    known = _products_by_keys(session, keys)
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for (source, source_id, point_id, fields), key in zip(rows, keys, strict=True):
+        if key not in known and key not in values:
+            values[key] = {"source": source, "source_id": source_id, "point_id": point_id,
+                           **_product_values(fields)}  # fmt: skip
+    inserted: set[tuple[str, str]] = set()
+    if values:
+        # executemany form: SQLAlchemy batches the rows into multi-row INSERTs itself, within the
+        # backend's parameter limits, and compiles the statement once (2.5x faster than .values()).
+        stmt = _insert(session, Product).on_conflict_do_nothing().returning(Product)
+        for product in session.scalars(stmt, list(values.values())):
+            known[(product.source, product.source_id)] = product
+            inserted.add((product.source, product.source_id))
+    if len(inserted) < len(values):  # lost races: the rows are there now
+        known |= _products_by_keys(session, [k for k in values if k not in inserted])
+    results = []
+    for (source, source_id, point_id, fields), key in zip(rows, keys, strict=True):
+        product = known.get(key)
+        if product is None:
+            raise RuntimeError(f"listing {source}/{source_id}: its point id {point_id} is another's")
+        if key in inserted:
+            inserted.discard(key)  # a second row of the same listing is an update
+            results.append((product, Change.new))
+        else:
+            results.append((product, _apply(product, _product_values(fields))))
+    return results
+
+
+def _products_by_keys(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Product]:
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    q = select(Product).where(tuple_(Product.source, Product.source_id).in_(wanted))
+    return {(p.source, p.source_id): p for p in session.scalars(q)}
+
+
+def _product_values(fields: dict[str, Any]) -> dict[str, Any]:
     values = {k: fields.get(k) for k in PRODUCT_FIELDS}
     values["attributes"] = values["attributes"] or {}
-    if product is None:
-        product = Product(source=source, source_id=source_id, point_id=point_id, **values)
-        try:
-            with session.begin_nested():  # a savepoint: losing the race keeps the transaction
-                session.add(product)
-        except IntegrityError:
-            # Another transaction (a second job over the same feed) inserted the listing meanwhile:
-            # update its row instead of failing this job.
-            product = session.scalar(
-                select(Product).where(Product.source == source, Product.source_id == source_id)
-            )
-            if product is None:
-                raise
-        else:
-            return product, Change.new
+    return values
+
+
+def _apply(product: Product, values: dict[str, Any]) -> Change:
+    """Write `values` into a catalogued listing; what changed decides the work."""
     changed = {k for k, v in values.items() if getattr(product, k) != v}
     for k in changed:
         setattr(product, k, values[k])
     if changed & set(IMAGE_FIELDS):
         product.embedded_model = None  # its vectors are stale until the embed batch runs
-        return product, Change.embed
+        return Change.embed
     if changed & set(TEXT_FIELDS):
-        return product, Change.text
+        return Change.text
     if changed & set(LEXICAL_FIELDS):
-        return product, Change.lexical
+        return Change.lexical
     if changed:
-        return product, Change.payload
-    return product, Change.unchanged
+        return Change.payload
+    return Change.unchanged
 
 
 def get_product(session: Session, product_id: int) -> Product | None:
@@ -132,8 +172,8 @@ def count_products(session: Session) -> int:
 
 
 def set_groups(session: Session, groups: dict[int, str]) -> None:
-    for pid, group in groups.items():
-        session.execute(update(Product).where(Product.id == pid).values(group_id=group))
+    if groups:  # one executemany by primary key, not a statement per product
+        session.execute(update(Product), [{"id": pid, "group_id": g} for pid, g in groups.items()])
 
 
 @dataclass
@@ -574,6 +614,12 @@ class SqlImageRegistry:
     def by_sha256(self, sha256: str) -> Photo | None:
         return self.session.scalar(select(Photo).where(Photo.sha256 == sha256))
 
+    def by_sha256_many(self, sha256s: Iterable[str]) -> dict[str, Photo]:
+        wanted = list(sha256s)
+        if not wanted:
+            return {}
+        return {p.sha256: p for p in self.session.scalars(select(Photo).where(Photo.sha256.in_(wanted)))}
+
     def by_source(self, source: str) -> Photo | None:
         return self.session.scalar(select(Photo).where(Photo.source == source).order_by(Photo.id).limit(1))
 
@@ -584,17 +630,17 @@ class SqlImageRegistry:
         )
         return self.session.execute(q.order_by(Photo.id)).all()
 
-    def add(self, record: Any) -> Photo:
-        """Insert a photo (an `ingest.photos.PhotoRecord`); the row already there wins a race."""
-        existing = self.by_sha256(record.sha256)
-        if existing is not None:
-            return existing
-        photo = Photo(**{k: v for k, v in asdict(record).items() if k != "id"})
-        try:
-            with self.session.begin_nested():  # a savepoint: losing the race keeps the transaction
-                self.session.add(photo)
-        except IntegrityError:
-            winner = self.by_sha256(record.sha256)
-            assert winner is not None
-            return winner
-        return photo
+    def add_many(self, records: Sequence[Any]) -> dict[str, Any]:
+        """Insert photos (`ingest.photos.PhotoRecord`s) in one statement; sha256 → the row of each.
+        Where the sha256 is there already (another worker won a race) that row is returned."""
+        if not records:
+            return {}
+        values = [{k: v for k, v in asdict(r).items() if k != "id"} for r in records]
+        table = Photo.__table__
+        # Core, not ORM: no objects to build, and one INSERT per chunk of a feed.
+        stmt = _insert(self.session, table).on_conflict_do_nothing().returning(table.c.sha256, table.c.id)
+        ids = dict(self.session.execute(stmt, values).tuples().all())
+        rows: dict[str, Any] = {r.sha256: replace(r, id=ids[r.sha256]) for r in records if r.sha256 in ids}
+        if len(rows) < len(records):
+            rows |= self.by_sha256_many(r.sha256 for r in records if r.sha256 not in rows)
+        return rows

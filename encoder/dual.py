@@ -58,6 +58,7 @@ class TowerEncoder(Encoder):
         self._text_tower: SentenceTransformer | None = None
         # Fine-tuned tower weights read from a checkpoint wait here until the towers load.
         self._pending_tower_state: dict[str, torch.Tensor] = {}
+        self._version_cache: tuple[tuple[object, ...], str] | None = None
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -70,7 +71,18 @@ class TowerEncoder(Encoder):
 
     @property
     def version(self) -> str:
-        return f"{slug(self.name)}_{content_hash(self.trainable_state_dict(), self.config.identity_json())}"
+        state = self.trainable_state_dict()
+        # Hashing the weights costs ~30 ms and ingest asks for the version on every batch: reuse the
+        # hash while no tensor moved or was written in place (torch bumps `_version`, shared by
+        # detached views, on every in-place write: an optimizer step or load_state_dict still
+        # gives a new version).
+        identity = self.config.identity_json()
+        tensors = sorted(state.items())
+        stamp = (identity, *((k, t.data_ptr(), t.dtype, t.shape, t._version) for k, t in tensors))
+        if self._version_cache is None or self._version_cache[0] != stamp:
+            digest = content_hash(state, identity)
+            self._version_cache = (stamp, f"{slug(self.name)}_{digest}")
+        return self._version_cache[1]
 
     # -- modules (a trainer fine-tunes these) ------------------------------------------
     @property

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ingest.records import is_url
 
@@ -62,6 +62,9 @@ class ValidatedImage:
     height: int
     format: str  # as sniffed from the content, e.g. "JPEG"
     frames: int = 1  # > 1 for an animated GIF/WebP/PNG, of which `image` is the first frame
+    # The original bytes already are what would be stored: an upright, single-frame RGB JPEG
+    # (re-encoding it would only cost time and a generation of JPEG loss).
+    plain_jpeg: bool = False
 
 
 def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int) -> ValidatedImage:
@@ -79,13 +82,15 @@ def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(f"corrupt or truncated image: {exc}") from exc
     rgb = to_rgb(_upright(image))
+    frames = int(getattr(image, "n_frames", 1))
     return ValidatedImage(
         image=rgb,
         sha256=hashlib.sha256(raw).hexdigest(),
         width=rgb.width,
         height=rgb.height,
         format=str(image.format),
-        frames=int(getattr(image, "n_frames", 1)),
+        frames=frames,
+        plain_jpeg=(image.format, image.mode, frames, _orientation(image)) == ("JPEG", "RGB", 1, 1),
     )
 
 
@@ -161,6 +166,13 @@ def _claimed_format(raw: bytes) -> str | None:
     if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
         return "WEBP"
     return next((fmt for magic, fmt in _MAGIC.items() if raw.startswith(magic)), None)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+        return 0  # unreadable: not known to be upright
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -25,7 +25,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ from PIL import Image
 from ingest.image_fetch import Fetched, FetchLimits, fetch_image, make_client
 from ingest.images import (
     ImageRejected,
+    ValidatedImage,
     jpeg_bytes,
     normalised,
     perceptual_hash,
@@ -100,6 +101,10 @@ class ImageRegistry(Protocol):
         """The photo with these bytes (a PhotoRecord-like row), if any."""
         ...
 
+    def by_sha256_many(self, sha256s: Iterable[str]) -> dict[str, Any]:
+        """sha256 → row, of the photos with these bytes that are stored (one round trip)."""
+        ...
+
     def by_source(self, source: str) -> Any | None:
         """The first photo read from this URL or path, if any."""
         ...
@@ -108,14 +113,17 @@ class ImageRegistry(Protocol):
         """Photos with their own stored copy (duplicate_of is None) and id > last_id, by id."""
         ...
 
-    def add(self, record: PhotoRecord) -> Any:
-        """Insert and return the row; if the sha256 is already there, return that row."""
+    def add_many(self, records: Sequence[PhotoRecord]) -> dict[str, Any]:
+        """Insert photos; sha256 → row of each (the row already there, where the sha256 was)."""
         ...
 
 
 def record_of(row: Any) -> PhotoRecord:
     """A registry's row as a plain PhotoRecord (no database object outlives its session)."""
     return PhotoRecord(**{f.name: getattr(row, f.name) for f in fields(PhotoRecord)})
+
+
+SIGNATURE_CACHE = 8192  # signatures of stored photos kept in memory (6 KB each: ~50 MB at most)
 
 
 class NearIndex:
@@ -193,11 +201,11 @@ class PhotoStore:
         self.near_distance = near_distance
         self.near_difference = near_difference  # mean 32×32 RGB difference (0–255) that still "looks alike"
         self._near = NearIndex()
+        self._signatures: OrderedDict[str, np.ndarray] = OrderedDict()  # stored path → signature, LRU
         self._lock = threading.Lock()
         # Made on first use, so a store built before a worker process forks is still safe.
         self._http: httpx.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._prefetched: dict[str, tuple[_Pending, Future[None]]] = {}
 
     def close(self) -> None:
         if self._pool is not None:
@@ -205,16 +213,6 @@ class PhotoStore:
         if self._http is not None:
             self._http.close()
         self._http = self._pool = None
-
-    def prefetch(self, registry: ImageRegistry, refs: Iterable[str]) -> None:
-        """Start downloading the photos a caller is about to `store` one by one (a chunk of a feed),
-        `limits.concurrency` at a time; `store` then finds them downloaded or in flight."""
-        pool = self._workers()
-        self._prefetched.clear()  # left over from a chunk that failed before storing them
-        for ref in dict.fromkeys(refs):
-            if is_url(ref) and self._known(registry, ref) is None:
-                item = _Pending(ref)
-                self._prefetched[ref] = (item, pool.submit(self._read, item))
 
     def store(self, registry: ImageRegistry, ref: str) -> StoredPhoto:
         """One photo reference (path or URL) → StoredPhoto, or ImageRejected saying why not."""
@@ -247,28 +245,23 @@ class PhotoStore:
         pool = self._workers()
         items, unread = [], []
         for ref in refs:
-            if ref in self._prefetched:
-                item, future = self._prefetched.pop(ref)
-                future.result()
-            else:
-                item = _Pending(ref)
-                item.result = self._known(registry, ref) if is_url(ref) else None
-                if item.result is None:
-                    unread.append(item)
+            item = _Pending(ref)
+            item.result = self._known(registry, ref) if is_url(ref) else None
+            if item.result is None:
+                unread.append(item)
             items.append(item)
         list(pool.map(self._read, unread))
         todo = [i for i in items if i.result is None]
+        stored = registry.by_sha256_many({i.sha256 for i in todo if i.sha256})
         for item in todo:  # the same bytes stored before are not decoded again
-            known = registry.by_sha256(item.sha256) if item.sha256 else None
+            known = stored.get(item.sha256) if item.sha256 else None
             if known is not None and self._files_exist(known):
                 item.result, item.data = StoredPhoto(record_of(known), "exact"), None
         list(pool.map(self._prepare, [i for i in todo if i.result is None]))
         with self._lock:
             for record in registry.originals_since(self._near.last_id):
                 self._near.add(record)
-            for item in items:
-                if item.result is None:
-                    item.result = self._commit(registry, item)
+            self._commit([i for i in items if i.result is None], registry)
         return [i.result for i in items]  # type: ignore[misc]
 
     def _read(self, item: _Pending) -> None:
@@ -285,55 +278,94 @@ class PhotoStore:
 
     def _prepare(self, item: _Pending) -> None:
         """Decode, fingerprint and encode one photo (the CPU work; runs in a worker thread)."""
-        assert item.data is not None
+        raw, item.data = item.data, None
+        assert raw is not None
         try:
-            v = validate_image(item.data, max_bytes=self.limits.max_bytes, max_pixels=self.max_pixels)
+            v = validate_image(raw, max_bytes=self.limits.max_bytes, max_pixels=self.max_pixels)
         except ImageRejected as exc:
             item.result = _with_claim(exc, item)
             return
-        finally:
-            item.data = None
         item.record = PhotoRecord(
             sha256=v.sha256, phash=perceptual_hash(v.image), width=v.width, height=v.height,
             format=v.format, path=stored_path(v.sha256), source=item.ref,
         )  # fmt: skip
         item.signature = signature(v.image)
-        item.photo = jpeg_bytes(normalised(v.image, self.max_side))
-        item.thumbnail = jpeg_bytes(normalised(v.image, self.thumbnail_size))
+        item.photo = self._encoded(v, raw, self.max_side)
+        item.thumbnail = self._encoded(v, raw, self.thumbnail_size)
 
-    def _commit(self, registry: ImageRegistry, item: _Pending) -> StoredPhoto:
-        """In feed order: link to a stored near-duplicate, or write the files; then register."""
-        record = item.record
-        assert record is not None and item.signature is not None
-        known = registry.by_sha256(record.sha256)  # the same bytes earlier in this batch
-        if known is not None and self._files_exist(known):
-            return StoredPhoto(record_of(known), "exact")
-        twin = self._near_twin(record.phash, item.signature)
-        if twin is not None:
-            distance, original, path = twin
-            linked = replace(record, path=path, duplicate_of=original, distance=distance)
-            return StoredPhoto(record_of(registry.add(linked)), "near")
-        write_stored(self.media_dir, record.path, item.photo or b"")
-        write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
-        added = record_of(registry.add(record))
-        if not self._files_exist(added):  # registered before, but the copy it points at is gone
-            added = replace(added, path=record.path, duplicate_of=None, distance=None)
-        if added.duplicate_of is None:
-            self._near.add(added)
-        return StoredPhoto(added, "new")
+    @staticmethod
+    def _encoded(v: ValidatedImage, raw: bytes, side: int | None) -> bytes:
+        """The JPEG bytes of `v` with its longest side capped at `side`: the original bytes when
+        they already are exactly that (most marketplace photos), else a re-encoded copy."""
+        if v.plain_jpeg and (side is None or max(v.width, v.height) <= side):
+            return raw
+        return jpeg_bytes(normalised(v.image, side))
+
+    def _commit(self, items: list[_Pending], registry: ImageRegistry) -> None:
+        """In feed order: link each photo to a stored near-duplicate, or write its files; then
+        register them all in one statement (a round trip per photo was most of a feed's SQL)."""
+        first: dict[str, _Pending] = {}  # sha256 → the item of this batch that registers those bytes
+        for item in items:
+            record = item.record
+            assert record is not None and item.signature is not None
+            if record.sha256 in first:
+                continue  # the same bytes earlier in this batch: resolved below
+            first[record.sha256] = item
+            twin = self._near_twin(record.phash, item.signature)
+            if twin is not None:
+                distance, original, path = twin
+                item.record = replace(record, path=path, duplicate_of=original, distance=distance)
+            else:
+                write_stored(self.media_dir, record.path, item.photo or b"")
+                write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
+                self._near.add(record)  # later photos of this batch may be its near-duplicates
+        # add_many returns the row another worker registered meanwhile, where one did.
+        rows = registry.add_many([i.record for i in first.values()])  # type: ignore[misc]
+        for sha256, item in first.items():
+            added = record_of(rows[sha256])
+            linked = item.record is not None and item.record.duplicate_of is not None
+            if not linked and not self._files_exist(added):
+                # registered before, but the copy it points at is gone: ours was written now
+                added = replace(added, path=stored_path(sha256), duplicate_of=None, distance=None)
+            self._near.last_id = max(self._near.last_id, added.id or 0)
+            item.result = StoredPhoto(added, "near" if linked else "new")
+        for item in items:
+            if item.result is None:
+                assert item.record is not None
+                earlier = first[item.record.sha256].result
+                assert isinstance(earlier, StoredPhoto)
+                item.result = StoredPhoto(earlier.record, "exact")
 
     def _near_twin(self, phash: str, sig: np.ndarray) -> tuple[int, str, str] | None:
         """(distance, sha256, stored path) of a stored original this photo nearly duplicates."""
         for distance, sha256 in self._near.within(phash, self.near_distance):
             path = stored_path(sha256)
-            try:
-                with Image.open(self.media_dir / thumbnail_path(path)) as image:
-                    theirs = signature(image)
-            except OSError:
-                continue  # its files are gone; it cannot be reused
-            if signature_difference(sig, theirs) <= self.near_difference:
+            theirs = self._stored_signature(path)
+            if theirs is not None and signature_difference(sig, theirs) <= self.near_difference:
                 return distance, sha256, path
         return None
+
+    def _stored_signature(self, path: str) -> np.ndarray | None:
+        """The signature of a stored photo's thumbnail, None if its files are gone. Kept for the
+        most recently used `SIGNATURE_CACHE` photos: on white-background catalogue shots many
+        photos are pHash candidates of one another, and reading a thumbnail back each time was
+        most of the near-duplicate check."""
+        thumb = self.media_dir / thumbnail_path(path)
+        if not thumb.is_file():
+            self._signatures.pop(path, None)
+            return None  # it cannot be reused
+        cached = self._signatures.get(path)
+        if cached is not None:
+            self._signatures.move_to_end(path)
+            return cached
+        try:
+            with Image.open(thumb) as image:
+                cached = self._signatures[path] = signature(image)
+        except OSError:
+            return None
+        if len(self._signatures) > SIGNATURE_CACHE:
+            self._signatures.popitem(last=False)
+        return cached
 
     def _files_exist(self, record: Any) -> bool:
         return (self.media_dir / record.path).is_file()
@@ -361,13 +393,6 @@ def store_for(settings: Any) -> PhotoStore:
         Path(settings.media_dir), limits, cfg.max_image_pixels, cfg.image_max_side, cfg.thumbnail_size,
         cfg.phash_distance,
     )  # fmt: skip
-
-
-def prefetch_photos(settings: Any, registry: ImageRegistry, items: Iterable[Any]) -> None:
-    """Start downloading the photos of a chunk of feed items (records with an `image`) at once."""
-    refs = [item.image for item in items if getattr(item, "image", None)]
-    if refs:
-        store_for(settings).prefetch(registry, refs)
 
 
 _STORES: OrderedDict[tuple[Any, ...], PhotoStore] = OrderedDict()  # least recently used first
@@ -412,7 +437,6 @@ __all__ = [
     "PhotoRecord",
     "PhotoStore",
     "StoredPhoto",
-    "prefetch_photos",
     "shared_store",
     "store_for",
 ]

@@ -31,7 +31,7 @@ from catalog.vector_index import PointNotFound, point_id
 from clipshoe.runtime import Runtime
 from ingest.feeds import FeedError, read_feed
 from ingest.images import ImageRejected
-from ingest.photos import prefetch_photos, store_for
+from ingest.photos import store_for
 from ingest.records import ProductRecord
 from search import indexing
 from search.grouping import assign_groups
@@ -51,32 +51,44 @@ def record_fields(rec: ProductRecord) -> dict[str, Any]:
 Photos = dict[str, tuple[str, str] | ImageRejected | OSError]
 
 
-def _store_photo(rt: Runtime, image: str) -> tuple[str, str]:
-    """A record's photo (local path or URL) → (stored copy to use, sha256 of its bytes).
-
-    Downloads, validates, normalises and de-duplicates (ingest/photos.py): an exact or near
-    duplicate reuses the stored copy. Raises ImageRejected with the reason.
-    """
-    with rt.sessions.begin() as s:
-        stored = store_for(rt.settings).store(repository.SqlImageRegistry(s), image)
-    if stored.link == "near":
-        log.info("photo %s: near duplicate of %s, reusing %s", image, stored.record.duplicate_of, stored.path)
+def _store_photo(rt: Runtime, image: str) -> tuple[str, str] | ImageRejected | OSError:
+    """One photo (local path or URL) → (stored copy to use, sha256 of its bytes), or why not, in a
+    short transaction of its own."""
+    try:
+        with rt.sessions.begin() as s:
+            stored = store_for(rt.settings).store(repository.SqlImageRegistry(s), image)
+    except (ImageRejected, OSError) as exc:
+        return exc
     return stored.path, stored.sha256
 
 
 def _store_photos(rt: Runtime, chunk: list[tuple[int, Any]]) -> Photos:
-    """A chunk's photos, stored before the chunk's transaction opens, each in a short transaction of
-    its own: no row lock is held while photos download, so embed tasks update the job row meanwhile.
-    A photo stored for a chunk that is then rolled back is simply reused."""
+    """A chunk's photos: downloaded, validated, normalised and de-duplicated (ingest/photos.py; an
+    exact or near duplicate reuses the stored copy), before the chunk's transaction opens. They are
+    registered in one transaction of their own, which holds no job row: embed tasks update the job
+    meanwhile. A photo stored for a chunk that is then rolled back is simply reused."""
     items = [item for _, item in chunk if isinstance(item, ProductRecord)]
-    with rt.sessions() as s:  # photos named by URL start downloading at once, all of the chunk's
-        prefetch_photos(rt.settings, repository.SqlImageRegistry(s), items)
+    refs = list(dict.fromkeys(item.image for item in items if item.image))
+    if not refs:
+        return {}
+    store = store_for(rt.settings)
+    try:
+        with rt.sessions.begin() as s:
+            results = store.store_many(repository.SqlImageRegistry(s), refs)
+    except OSError:
+        # A photo that cannot be written (a full or read-only disk) fails alone, with the reason:
+        # one transaction per photo, as slow as that is, so the rest of the chunk still lands.
+        log.warning("storing a chunk's photos failed; storing them one by one", exc_info=True)
+        return {ref: _store_photo(rt, ref) for ref in refs}
     photos: Photos = {}
-    for ref in dict.fromkeys(item.image for item in items if item.image):
-        try:
-            photos[ref] = _store_photo(rt, ref)
-        except (ImageRejected, OSError) as exc:
-            photos[ref] = exc
+    for ref, result in zip(refs, results, strict=True):
+        if isinstance(result, ImageRejected):
+            photos[ref] = result
+            continue
+        if result.link == "near":
+            original = result.record.duplicate_of
+            log.info("photo %s: near duplicate of %s, reusing %s", ref, original, result.path)
+        photos[ref] = (result.path, result.sha256)
     return photos
 
 
@@ -98,22 +110,26 @@ class _Planner:
         self.counts: Counter[str] = Counter()
         self.batch_ids: list[int] = []
 
-    def item(self, s: Session, line: int, item: ProductRecord | FeedError, photos: Photos) -> None:
-        if isinstance(item, FeedError):
-            self._dead(s, "feed", item.reason, item.line, item.source_id)
-            return
-        fields = record_fields(item)
-        if item.image:
-            photo = photos[item.image]
-            if isinstance(photo, Exception):
-                reason = getattr(photo, "reason", None) or str(photo)
-                # The listing is left as it was: nothing stored is lost.
-                self._dead(s, "image", reason, line, item.source_id, item.model_dump(mode="json"))
-                return
-            fields["image_path"], fields["image_sha256"] = photo
-        pid = point_id(item.source, item.source_id)
-        product, change = repository.upsert_product(s, item.source, item.source_id, pid, fields)
-        self._route(product, change)
+    def chunk(self, s: Session, chunk: list[tuple[int, ProductRecord | FeedError]], photos: Photos) -> None:
+        """A chunk of the feed: failures to the dead letter, listings upserted together, then routed
+        in feed order."""
+        rows: list[repository.ListingRow] = []
+        for line, item in chunk:
+            if isinstance(item, FeedError):
+                self._dead(s, "feed", item.reason, item.line, item.source_id)
+                continue
+            fields = record_fields(item)
+            if item.image:
+                photo = photos[item.image]
+                if isinstance(photo, Exception):
+                    reason = getattr(photo, "reason", None) or str(photo)
+                    # The listing is left as it was: nothing stored is lost.
+                    self._dead(s, "image", reason, line, item.source_id, item.model_dump(mode="json"))
+                    continue
+                fields["image_path"], fields["image_sha256"] = photo
+            rows.append((item.source, item.source_id, point_id(item.source, item.source_id), fields))
+        for product, change in repository.upsert_products(s, rows):
+            self._route(product, change)
 
     def _dead(
         self,
@@ -230,8 +246,7 @@ def plan_job(
                 if not repository.advance_read(s, job_id, position, position + len(chunk)):
                     log.warning("ingest job %s: another task is reading this feed; stopping", job_id)
                     return planner.batch_ids
-                for line, item in chunk:
-                    planner.item(s, line, item, photos)
+                planner.chunk(s, chunk, photos)
                 planner.flush(s)
                 planner.report(s)
             position += len(chunk)

@@ -43,6 +43,21 @@ def test_version_is_stable_and_collection_safe(base_encoder: TowerEncoder) -> No
     assert TowerEncoder(TowerConfig(dim=128), device="cpu").version != base_encoder.version
 
 
+def test_version_follows_every_weight_change() -> None:
+    """The version is cached (hashing the weights per ingest batch cost ~30 ms), never stale."""
+    enc = TowerEncoder(device="cpu")
+    first = enc.version
+    assert enc.version == first
+    with torch.no_grad():
+        enc.image_head.weight.add_(1e-3)  # an optimizer step writes in place
+    stepped = enc.version
+    assert stepped != first
+    enc.image_head.load_state_dict(TowerEncoder(device="cpu").image_head.state_dict())
+    assert enc.version == first  # the same weights, the same version
+    enc.logit_scale = torch.nn.Parameter(torch.tensor(2.0))  # a tensor replaced outright
+    assert enc.version not in (first, stepped)
+
+
 def test_base_heads_are_semi_orthogonal_and_logit_scale_clip_init() -> None:
     enc = TowerEncoder(device="cpu")
     for head in (enc.image_head, enc.text_head):

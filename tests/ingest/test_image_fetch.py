@@ -144,18 +144,6 @@ def test_downloads_run_concurrently_up_to_the_cap(server: PhotoServer, registry,
     assert len({r.sha256 for r in results}) == 12  # type: ignore[union-attr]
 
 
-def test_prefetch_downloads_a_chunk_at_once_for_one_by_one_storing(
-    server: PhotoServer, registry, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    gate = Gate(server, FAST.concurrency)
-    urls = [gate.photo(f"/chunk/{i}.jpg", _distinct(i)) for i in range(8)]
-    store = _store(tmp_path)
-    store.prefetch(registry, [*urls, urls[0]])
-    stored = [store.store(registry, url) for url in urls]  # as the ingest job asks: one at a time
-    assert [s.link for s in stored] == ["new"] * 8 and gate.peak == FAST.concurrency
-    assert all(server.hits[f"/chunk/{i}.jpg"] == 1 for i in range(8))
-
-
 def test_exact_duplicates_are_stored_once_and_a_known_url_is_not_fetched_again(
     server: PhotoServer, registry, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -205,6 +193,22 @@ def test_stored_copy_is_normalised_with_a_thumbnail(registry, tmp_path: Path) ->
     with Image.open(tmp_path / "media" / stored.thumbnail) as thumb:
         assert (thumb.mode, max(thumb.size)) == ("RGB", 64)
     assert len(stored.record.phash) == 16 and (stored.record.width, stored.record.height) == (1200, 900)
+
+
+def test_a_small_upright_rgb_jpeg_is_stored_as_it_came(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Re-encoding a photo that is already what ClipShoe stores only costs time and JPEG quality."""
+    plain, rotated = tmp_path / "plain.jpg", tmp_path / "rotated.jpg"
+    plain.write_bytes(_jpeg(_photo(size=(60, 80))))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shot sideways: must be turned upright, so re-encoded
+    _photo(size=(80, 60)).save(rotated, format="JPEG", exif=exif)
+    store = _store(tmp_path, thumbnail_size=128)
+    kept, turned = (store.store(registry, str(p)) for p in (plain, rotated))
+    assert (store.media_dir / kept.path).read_bytes() == plain.read_bytes()
+    assert (store.media_dir / kept.thumbnail).read_bytes() == plain.read_bytes()  # within the thumbnail size
+    assert (store.media_dir / turned.path).read_bytes() != rotated.read_bytes()
+    with Image.open(store.media_dir / turned.path) as image:
+        assert image.size == (60, 80)
 
 
 def test_a_photo_whose_stored_copy_was_lost_is_stored_again(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
