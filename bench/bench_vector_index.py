@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import threading
@@ -280,9 +281,20 @@ def gil_share_during(fn: Callable[[], object]) -> tuple[float, float]:
     return dt, min(1.0, ticks[0] / max(1.0, dt / 0.01))
 
 
+def rss_mb() -> float:
+    """This process's resident memory (Linux), in MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def disk_mb(folder: str) -> float:
+    return sum(f.stat().st_blocks * 512 for f in Path(folder).rglob("*") if f.is_file()) / 2**20
+
+
 def bench_backend(
     kind: str, cat: Catalogue, n: int, args: argparse.Namespace, queries, filters, truth
 ) -> dict:
+    rss_before = rss_mb()
     tmp = tempfile.TemporaryDirectory(prefix=f"bench-{kind}-")
     index: VectorIndex = (
         EdgeIndex(tmp.name, hnsw_ef=args.hnsw_ef) if kind == "edge" else QdrantClientIndex(":memory:")
@@ -300,6 +312,14 @@ def bench_backend(
     out.update(
         run_queries(index_search(index, name), queries[:m], filters[:m], {k: v[:m] for k, v in truth.items()})
     )
+    # Memory the loaded, queried index holds: resident growth of this process (run without the
+    # GLIBC_TUNABLES that keep freed memory mapped, or it also counts the points built to upsert),
+    # and the store's files for the embedded engine.
+    grown = rss_mb() - rss_before
+    out["rss_growth_mb"] = round(grown, 1)
+    out["rss_gb_per_million"] = round(grown / n * 1e6 / 1024, 2)
+    if kind == "edge":
+        out["disk_mb"] = round(disk_mb(tmp.name), 1)
     index.close()
     tmp.cleanup()
     return out
