@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -172,8 +172,13 @@ def count_products(session: Session) -> int:
 
 
 def set_groups(session: Session, groups: dict[int, str]) -> None:
-    if groups:  # one executemany by primary key, not a statement per product
-        session.execute(update(Product), [{"id": pid, "group_id": g} for pid, g in groups.items()])
+    """One executemany, not a statement per product. Core, not the ORM's bulk UPDATE by primary
+    key: that one raises when a row is gone (a product deleted while its batch waited), which
+    must simply update nothing."""
+    if groups:
+        table = Product.__table__
+        stmt = update(table).where(table.c.id == bindparam("pid")).values(group_id=bindparam("gid"))
+        session.execute(stmt, [{"pid": pid, "gid": g} for pid, g in groups.items()])
 
 
 @dataclass
@@ -635,7 +640,10 @@ class SqlImageRegistry:
         Where the sha256 is there already (another worker won a race) that row is returned."""
         if not records:
             return {}
-        values = [{k: v for k, v in asdict(r).items() if k != "id"} for r in records]
+        # In sha256 order: two workers inserting overlapping photos take the row locks in the
+        # same order, so one waits for the other instead of deadlocking.
+        ordered = sorted(records, key=lambda r: r.sha256)
+        values = [{k: v for k, v in asdict(r).items() if k != "id"} for r in ordered]
         table = Photo.__table__
         # Core, not ORM: no objects to build, and one INSERT per chunk of a feed.
         stmt = _insert(self.session, table).on_conflict_do_nothing().returning(table.c.sha256, table.c.id)

@@ -58,7 +58,7 @@ class TowerEncoder(Encoder):
         self._text_tower: SentenceTransformer | None = None
         # Fine-tuned tower weights read from a checkpoint wait here until the towers load.
         self._pending_tower_state: dict[str, torch.Tensor] = {}
-        self._version_cache: tuple[tuple[object, ...], str] | None = None
+        self._version_cache: tuple[tuple[object, ...], str, list[torch.Tensor]] | None = None
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -73,16 +73,19 @@ class TowerEncoder(Encoder):
     def version(self) -> str:
         state = self.trainable_state_dict()
         # Hashing the weights costs ~30 ms and ingest asks for the version on every batch: reuse the
-        # hash while no tensor moved or was written in place (torch bumps `_version`, shared by
-        # detached views, on every in-place write: an optimizer step or load_state_dict still
-        # gives a new version).
+        # hash while every tensor is the same storage, not written since. Torch bumps `_version`
+        # (shared by detached views) on every in-place write, so an optimizer step, `copy_` or
+        # load_state_dict gives a new version; writes through `.data` bypass it, so this class
+        # never writes weights that way. The cache holds the tensors themselves: a storage it
+        # compared cannot be freed and its address reused by another.
         identity = self.config.identity_json()
         tensors = sorted(state.items())
         stamp = (identity, *((k, t.data_ptr(), t.dtype, t.shape, t._version) for k, t in tensors))
-        if self._version_cache is None or self._version_cache[0] != stamp:
+        cached = self._version_cache
+        if cached is None or cached[0] != stamp:
             digest = content_hash(state, identity)
-            self._version_cache = (stamp, f"{slug(self.name)}_{digest}")
-        return self._version_cache[1]
+            self._version_cache = cached = (stamp, f"{slug(self.name)}_{digest}", [t for _, t in tensors])
+        return cached[1]
 
     # -- modules (a trainer fine-tunes these) ------------------------------------------
     @property
@@ -107,7 +110,8 @@ class TowerEncoder(Encoder):
         for key, value in self._pending_tower_state.items():
             tower, _, member = key.partition(".")
             target = towers[tower].state_dict(keep_vars=True)[member]
-            target.data.copy_(value.to(target.device))
+            with torch.no_grad():  # in place, not through .data: `version` sees the write
+                target.copy_(value.to(target.device))
             if isinstance(target, nn.Parameter):
                 target.requires_grad_(True)  # it was fine-tuned: keep it trainable on resume
         self._pending_tower_state = {}
@@ -213,7 +217,8 @@ class TowerEncoder(Encoder):
         # after the towers load (the hash covers dtypes)
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         encoder = cls(config, device)
-        encoder.logit_scale.data.copy_(state.pop("logit_scale"))
+        with torch.no_grad():
+            encoder.logit_scale.copy_(state.pop("logit_scale"))
         for prefix, head in (("image_head", encoder.image_head), ("text_head", encoder.text_head)):
             head_state = {k.split(".", 1)[1]: state.pop(k) for k in list(state) if k.startswith(f"{prefix}.")}
             head.load_state_dict(head_state, strict=True)

@@ -62,8 +62,8 @@ class ValidatedImage:
     height: int
     format: str  # as sniffed from the content, e.g. "JPEG"
     frames: int = 1  # > 1 for an animated GIF/WebP/PNG, of which `image` is the first frame
-    # The original bytes already are what would be stored: an upright, single-frame RGB JPEG
-    # (re-encoding it would only cost time and a generation of JPEG loss).
+    # The original bytes already are what would be stored: an upright, single-frame RGB JPEG with
+    # no metadata (re-encoding it would only cost time and a generation of JPEG loss).
     plain_jpeg: bool = False
 
 
@@ -90,7 +90,7 @@ def validate_image(data: bytes | Path | str, *, max_bytes: int, max_pixels: int)
         height=rgb.height,
         format=str(image.format),
         frames=frames,
-        plain_jpeg=(image.format, image.mode, frames, _orientation(image)) == ("JPEG", "RGB", 1, 1),
+        plain_jpeg=_plain_jpeg(image, raw, frames),
     )
 
 
@@ -166,6 +166,17 @@ def _claimed_format(raw: bytes) -> str | None:
     if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
         return "WEBP"
     return next((fmt for magic, fmt in _MAGIC.items() if raw.startswith(magic)), None)
+
+
+def _plain_jpeg(image: Image.Image, raw: bytes, frames: int) -> bool:
+    """True when storing `raw` as it came equals re-encoding it: an upright single-frame RGB JPEG
+    that carries nothing a re-encode drops (EXIF — a phone photo's GPS position —, an ICC
+    profile, comments, bytes after the image)."""
+    if (image.format, image.mode, frames) != ("JPEG", "RGB", 1) or _orientation(image) != 1:
+        return False
+    if any(key in image.info for key in ("exif", "icc_profile", "comment", "photoshop", "xmp")):
+        return False
+    return raw.endswith(b"\xff\xd9")
 
 
 def _orientation(image: Image.Image) -> int:

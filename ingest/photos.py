@@ -137,13 +137,29 @@ class NearIndex:
         self._shas = np.zeros((1024, 32), dtype=np.uint8)
         self._size = 0
         self.last_id = 0
+        # Originals this process added before the registry showed them: skipped when the top-up
+        # brings their rows (a small set: the top-up runs before every batch).
+        self._own: set[str] = set()
 
     def __len__(self) -> int:
         return self._size
 
     def add(self, row: PhotoRow) -> None:
-        # Topping up asks for ids above last_id only, so no row is ever added twice.
+        """A registry row (the top-up asks for ids above last_id only, so none comes twice)."""
         self.last_id = max(self.last_id, row.id or 0)
+        if row.sha256 in self._own:
+            self._own.discard(row.sha256)
+            return
+        self._append(row)
+
+    def add_own(self, row: PhotoRow) -> None:
+        """An original this process is storing now, searchable before its row is committed. The
+        watermark is left alone: other workers' rows with lower ids may still be committing, and
+        the next top-up must bring them."""
+        self._own.add(row.sha256)
+        self._append(row)
+
+    def _append(self, row: PhotoRow) -> None:
         if self._size == len(self._hashes):
             self._hashes = np.concatenate([self._hashes, np.zeros_like(self._hashes)])
             self._shas = np.concatenate([self._shas, np.zeros_like(self._shas)])
@@ -221,12 +237,16 @@ class PhotoStore:
             raise result
         return result
 
+    @property
+    def window(self) -> int:
+        """Photos handled at once by `store_many` (bounds the bytes held in memory)."""
+        return max(1, self.limits.concurrency * 4)
+
     def store_many(self, registry: ImageRegistry, refs: Sequence[str]) -> list[StoredPhoto | ImageRejected]:
         """Photos in, results out in the same order; at most `limits.concurrency` downloads at once."""
-        window = max(1, self.limits.concurrency * 4)  # bounds the bytes held at once
         results: list[StoredPhoto | ImageRejected] = []
-        for start in range(0, len(refs), window):
-            results += self._batch(registry, refs[start : start + window])
+        for start in range(0, len(refs), self.window):
+            results += self._batch(registry, refs[start : start + self.window])
         return results
 
     def _workers(self) -> ThreadPoolExecutor:
@@ -311,14 +331,14 @@ class PhotoStore:
             if record.sha256 in first:
                 continue  # the same bytes earlier in this batch: resolved below
             first[record.sha256] = item
-            twin = self._near_twin(record.phash, item.signature)
+            twin = self._near_twin(record.sha256, record.phash, item.signature)
             if twin is not None:
                 distance, original, path = twin
                 item.record = replace(record, path=path, duplicate_of=original, distance=distance)
             else:
                 write_stored(self.media_dir, record.path, item.photo or b"")
                 write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
-                self._near.add(record)  # later photos of this batch may be its near-duplicates
+                self._near.add_own(record)  # later photos of this batch may be its near-duplicates
         # add_many returns the row another worker registered meanwhile, where one did.
         rows = registry.add_many([i.record for i in first.values()])  # type: ignore[misc]
         for sha256, item in first.items():
@@ -327,7 +347,6 @@ class PhotoStore:
             if not linked and not self._files_exist(added):
                 # registered before, but the copy it points at is gone: ours was written now
                 added = replace(added, path=stored_path(sha256), duplicate_of=None, distance=None)
-            self._near.last_id = max(self._near.last_id, added.id or 0)
             item.result = StoredPhoto(added, "near" if linked else "new")
         for item in items:
             if item.result is None:
@@ -336,9 +355,11 @@ class PhotoStore:
                 assert isinstance(earlier, StoredPhoto)
                 item.result = StoredPhoto(earlier.record, "exact")
 
-    def _near_twin(self, phash: str, sig: np.ndarray) -> tuple[int, str, str] | None:
+    def _near_twin(self, sha: str, phash: str, sig: np.ndarray) -> tuple[int, str, str] | None:
         """(distance, sha256, stored path) of a stored original this photo nearly duplicates."""
         for distance, sha256 in self._near.within(phash, self.near_distance):
+            if sha256 == sha:
+                continue  # itself, stored by an attempt whose transaction rolled back: not a twin
             path = stored_path(sha256)
             theirs = self._stored_signature(path)
             if theirs is not None and signature_difference(sig, theirs) <= self.near_difference:

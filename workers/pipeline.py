@@ -31,7 +31,7 @@ from catalog.vector_index import PointNotFound, point_id
 from clipshoe.runtime import Runtime
 from ingest.feeds import FeedError, read_feed
 from ingest.images import ImageRejected
-from ingest.photos import store_for
+from ingest.photos import StoredPhoto, store_for
 from ingest.records import ProductRecord
 from search import indexing
 from search.grouping import assign_groups
@@ -65,16 +65,23 @@ def _store_photo(rt: Runtime, image: str) -> tuple[str, str] | ImageRejected | O
 def _store_photos(rt: Runtime, chunk: list[tuple[int, Any]]) -> Photos:
     """A chunk's photos: downloaded, validated, normalised and de-duplicated (ingest/photos.py; an
     exact or near duplicate reuses the stored copy), before the chunk's transaction opens. They are
-    registered in one transaction of their own, which holds no job row: embed tasks update the job
-    meanwhile. A photo stored for a chunk that is then rolled back is simply reused."""
+    registered in short transactions of their own, one per window of photos, which hold no job row:
+    embed tasks update the job meanwhile. A photo stored for a chunk that is then rolled back is
+    simply reused."""
     items = [item for _, item in chunk if isinstance(item, ProductRecord)]
     refs = list(dict.fromkeys(item.image for item in items if item.image))
     if not refs:
         return {}
     store = store_for(rt.settings)
+    results: list[StoredPhoto | ImageRejected] = []
     try:
-        with rt.sessions.begin() as s:
-            results = store.store_many(repository.SqlImageRegistry(s), refs)
+        # One transaction per window of photos: rows inserted are not held locked while the next
+        # window downloads.
+        for start in range(0, len(refs), store.window):
+            with rt.sessions.begin() as s:
+                results += store.store_many(
+                    repository.SqlImageRegistry(s), refs[start : start + store.window]
+                )
     except OSError:
         # A photo that cannot be written (a full or read-only disk) fails alone, with the reason:
         # one transaction per photo, as slow as that is, so the rest of the chunk still lands.

@@ -101,8 +101,9 @@ class TrainingModel:
 
     def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
         params = dict(self.encoder.named_trainable_parameters())
-        for key, value in state.items():
-            params[key].data.copy_(value)
+        with torch.no_grad():  # in place, not through .data: the encoder's `version` sees the write
+            for key, value in state.items():
+                params[key].copy_(value)
 
     def save_state(self, path: Path, state: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

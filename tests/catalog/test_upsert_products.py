@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import session_factory
 from catalog.models import Base
-from catalog.repository import Change, ListingRow, upsert_products
+from catalog.repository import Change, ListingRow, set_groups, upsert_products
 from catalog.vector_index import point_id
 
 
@@ -61,3 +61,14 @@ def test_new_listings_then_changes_in_one_chunk(session: Session) -> None:
 
 def test_an_empty_chunk_costs_nothing(session: Session) -> None:
     assert upsert_products(session, []) == []
+
+
+def test_groups_of_a_product_deleted_meanwhile_update_nothing(session: Session) -> None:
+    """An embed batch sets the groups of the products it read; one deleted since is skipped."""
+    (kept, _), (gone, _) = upsert_products(session, [_row("keep"), _row("gone")])
+    gone_id = gone.id
+    session.delete(gone)
+    session.flush()
+    set_groups(session, {kept.id: "group-a", gone_id: "group-b"})
+    session.refresh(kept)
+    assert kept.group_id == "group-a"

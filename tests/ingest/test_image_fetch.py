@@ -209,6 +209,37 @@ def test_a_small_upright_rgb_jpeg_is_stored_as_it_came(registry, tmp_path: Path)
     assert (store.media_dir / turned.path).read_bytes() != rotated.read_bytes()
     with Image.open(store.media_dir / turned.path) as image:
         assert image.size == (60, 80)
+    # Metadata is never kept: a phone photo's EXIF (its GPS position) goes with the re-encode.
+    tagged = tmp_path / "tagged.jpg"
+    gps = Image.Exif()
+    gps[0x0112] = 1  # upright
+    gps[0x010F] = "PhoneMaker"
+    _photo(colour=(200, 40, 40), size=(60, 80)).save(tagged, format="JPEG", exif=gps)
+    stripped = store.store(registry, str(tagged))
+    with Image.open(store.media_dir / stripped.path) as image:
+        assert "exif" not in image.info
+
+
+def test_a_photo_of_a_rolled_back_attempt_is_not_its_own_near_duplicate(database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The store's in-memory index keeps a photo whose transaction then rolled back (a dropped
+    connection, say); storing it again must store it, not link it to itself."""
+    from catalog.db import session_factory
+    from catalog.repository import SqlImageRegistry
+
+    source = tmp_path / "shoe.jpg"
+    source.write_bytes(_jpeg(_photo(colour=(10, 160, 90), variant=5)))
+    store = _store(tmp_path)
+    sessions = session_factory()
+    with sessions() as s:
+        s.begin()
+        first = store.store(SqlImageRegistry(s), str(source))
+        s.rollback()
+    with sessions() as s:
+        s.begin()
+        again = store.store(SqlImageRegistry(s), str(source))
+        s.rollback()
+    assert first.link == again.link == "new"
+    assert again.record.duplicate_of is None and again.path == first.path
 
 
 def test_a_photo_whose_stored_copy_was_lost_is_stored_again(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
