@@ -97,10 +97,6 @@ class PhotoRow(Protocol):
 
 
 class ImageRegistry(Protocol):
-    def by_sha256(self, sha256: str) -> Any | None:
-        """The photo with these bytes (a PhotoRecord-like row), if any."""
-        ...
-
     def by_sha256_many(self, sha256s: Iterable[str]) -> dict[str, Any]:
         """sha256 → row, of the photos with these bytes that are stored (one round trip)."""
         ...
