@@ -11,7 +11,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from PIL import Image
 from ingest.crawl import Crawler, Politeness, Stream
 from ingest.marketplaces import Listing
 from tests.integration import ingest
+from tests.utils.server import serving_in_thread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marketplaces"
 # Each site's listing route on the fake marketplace, and the fixture it answers with.
@@ -85,16 +86,9 @@ def serving(market: Marketplace) -> Iterator[Marketplace]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    market.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving_in_thread(Handler) as url:
+        market.url = url
         yield market
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

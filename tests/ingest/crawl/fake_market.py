@@ -15,9 +15,11 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from tests.utils.server import serving_in_thread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "marketplaces"
 
@@ -164,13 +166,6 @@ class FakeMarket:
 
 @contextmanager
 def serving(market: FakeMarket) -> Iterator[FakeMarket]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), market.handler())
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    market.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving_in_thread(market.handler()) as url:
+        market.url = url
         yield market
-    finally:
-        server.shutdown()
-        server.server_close()
