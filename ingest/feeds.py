@@ -11,15 +11,24 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ingest.jsonl import read_jsonl
+from ingest.jsonl import count_jsonl, read_jsonl
 from ingest.myntra import REQUIRED as MYNTRA_COLUMNS
-from ingest.myntra import check_header, read_myntra
+from ingest.myntra import check_header, count_myntra, read_myntra
 from ingest.records import FeedError, FeedFormatError, ProductRecord, is_url
-from ingest.sources.csv_feed import is_feed_header, read_csv_feed, sniff_delimiter
+from ingest.sources.csv_feed import count_csv_feed, is_feed_header, read_csv_feed, sniff_delimiter
 from ingest.sources.image_folder import has_photos, read_image_folder
 from ingest.sources.zappos import find_layout, read_zappos
 
-__all__ = ["FORMATS", "FeedError", "FeedFormatError", "detect_format", "format_name", "read_feed", "within"]
+__all__ = [
+    "FORMATS",
+    "FeedError",
+    "FeedFormatError",
+    "count_feed",
+    "detect_format",
+    "format_name",
+    "read_feed",
+    "within",
+]
 
 Reader = Callable[[Path, str], Iterator[ProductRecord | FeedError]]
 
@@ -29,6 +38,12 @@ FORMATS: dict[str, tuple[Reader, str]] = {
     "csv": (read_csv_feed, "feed"),
     "folder": (read_image_folder, "folder"),
     "zappos50k": (read_zappos, "zappos50k"),
+}
+# Counting without building records (file formats; a folder's reader decides what is an item).
+_COUNTERS: dict[str, Callable[[Path], int]] = {
+    "myntra": count_myntra,
+    "jsonl": count_jsonl,
+    "csv": count_csv_feed,
 }
 _FORMAT_ALIASES = {"styles": "myntra", "ndjson": "jsonl", "json": "jsonl", "images": "folder"}
 _FORMAT_ALIASES |= {"zappos": "zappos50k", "ut-zap50k": "zappos50k"}
@@ -53,6 +68,28 @@ def read_feed(
     FeedFormatError at once, before any row, when the file is missing, unreadable or in no
     known layout.
     """
+    path, name = _resolve(path, format)
+    reader, default_source = FORMATS[name]
+    items = reader(path, source or default_source)
+    return items if photo_roots is None else _confined(items, [Path(r).resolve() for r in photo_roots])
+
+
+def count_feed(path: Path, format: str | None = None) -> int:
+    """How many items `read_feed` yields for this feed (records and FeedErrors alike), counted
+    without normalising them where the format allows: a job's total, known before its first row."""
+    path, name = _resolve(path, format)
+    counter = _COUNTERS.get(name)
+    if counter is None:  # folders: an item is what their reader makes of the files
+        return sum(1 for _ in FORMATS[name][0](path, FORMATS[name][1]))
+    try:
+        return counter(path)
+    except (OSError, csv.Error) as exc:
+        raise FeedFormatError(f"{path}: cannot read: {exc}") from exc
+
+
+def _resolve(path: Path, format: str | None) -> tuple[Path, str]:
+    """The feed file (or folder) to read and its format name; FeedFormatError when there is none
+    or its header is not one of the format's."""
     path = Path(path)
     name = format_name(format) if format else None
     if name in _FOLDER_FORMATS or (name is None and path.is_dir() and _folder_format(path)):
@@ -69,9 +106,8 @@ def read_feed(
         _check_csv_header(name, path)
     elif name == "zappos50k" and find_layout(path) is None:
         raise FeedFormatError(f"{path}: not the UT Zappos50K layout (see ingest/FEEDS.md)")
-    reader, default_source = FORMATS[name]
-    items = reader(path, source or default_source)
-    return items if photo_roots is None else _confined(items, [Path(r).resolve() for r in photo_roots])
+    assert name is not None
+    return path, name
 
 
 def within(path: Path, roots: Iterable[Path]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,23 @@ def read_jsonl(path: Path, source: str = "feed") -> Iterator[ProductRecord | Fee
     except OSError as exc:
         raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM some exporters write
-            if raw.strip():
-                yield _line(number, raw, base, source)
+        for number, raw in _lines(handle):
+            yield _line(number, raw, base, source)
+
+
+def count_jsonl(path: Path) -> int:
+    """How many items `read_jsonl` yields, without parsing them (a job's total, up front)."""
+    with path.open("rb") as handle:
+        return sum(1 for _ in _lines(handle))
+
+
+def _lines(handle: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each non-blank line: one item each."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM some exporters write
+        if raw.strip():
+            yield number, raw
 
 
 def _line(number: int, raw: bytes, base: Path, source: str) -> ProductRecord | FeedError:

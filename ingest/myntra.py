@@ -75,6 +75,12 @@ def read_myntra(path: Path, source: str = "myntra") -> Iterator[ProductRecord | 
                 yield build_record(start, _fields(row, base, source), base)
 
 
+def count_myntra(path: Path) -> int:
+    """How many items `read_myntra` yields (one per CSV row, good or bad), without building them."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        return sum(1 for _ in csv_rows(csv.DictReader(handle)))
+
+
 def _fields(row: dict[str, str], base: Path, source: str) -> dict[str, Any]:
     def get(column: str) -> str | None:
         return (row.get(column) or "").strip() or None

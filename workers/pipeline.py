@@ -29,7 +29,7 @@ from catalog.models import BatchStatus, IngestJob, JobStatus, Product
 from catalog.repository import Change
 from catalog.vector_index import PointNotFound, point_id
 from clipshoe.runtime import Runtime
-from ingest.feeds import FeedError, read_feed
+from ingest.feeds import FeedError, count_feed, read_feed
 from ingest.images import ImageRejected
 from ingest.photos import StoredPhoto, store_for
 from ingest.records import ProductRecord
@@ -240,8 +240,9 @@ def plan_job(
     position = job.read
     try:
         if position == 0:
-            # One cheap pass (no photos) gives the total up front: progress and ETA from the start.
-            total = sum(1 for _ in feed())
+            # One cheap pass (rows counted, not normalised) gives the total up front: progress and
+            # ETA from the start.
+            total = count_feed(Path(job.feed), format=job.format)
             with rt.sessions.begin() as s:
                 repository.set_job_total(s, job_id, total)
         items = islice(enumerate(feed(), start=1), position, None)

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 # The JSONL reader's alias and extras mapping: the two feeds have the same fields by definition.
 from ingest.jsonl import _fields as feed_fields
@@ -48,24 +48,41 @@ def read_csv_feed(path: Path, source: str = "feed") -> Iterator[ProductRecord | 
     except OSError as exc:
         raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     with handle:
-        delimiter = sniff_delimiter(handle.readline())
-        handle.seek(0)
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = header_columns(next(reader, []))
-        if not is_feed_header(header):
-            raise FeedFormatError(f"{path}: not a ClipShoe CSV feed: needs an id and a title column")
+        reader, header = _reader(handle, path)
         yield from _rows(reader, header, base, source)
+
+
+def count_csv_feed(path: Path) -> int:
+    """How many items `read_csv_feed` yields, without building them (a job's total, up front)."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader, _ = _reader(handle, path)
+        return sum(1 for _ in _items(reader))
+
+
+def _reader(handle: TextIO, path: Path) -> tuple[Any, list[str]]:
+    delimiter = sniff_delimiter(handle.readline())
+    handle.seek(0)
+    reader = csv.reader(handle, delimiter=delimiter)
+    header = header_columns(next(reader, []))
+    if not is_feed_header(header):
+        raise FeedFormatError(f"{path}: not a ClipShoe CSV feed: needs an id and a title column")
+    return reader, header
+
+
+def _items(reader: Any) -> Iterator[tuple[int, list[str]] | FeedError]:
+    """The rows that are items (blank lines are not), or the malformed ones as FeedErrors."""
+    for item in csv_rows(reader):
+        if isinstance(item, FeedError) or any(cell.strip() for cell in item[1]):
+            yield item
 
 
 def _rows(reader: Any, header: list[str], base: Path, source: str) -> Iterator[ProductRecord | FeedError]:
     id_column = next(i for i, name in enumerate(header) if name in _ID_COLUMNS)
-    for item in csv_rows(reader):
+    for item in _items(reader):
         if isinstance(item, FeedError):
             yield item
             continue
         start, row = item
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line
         source_id = row[id_column].strip() or None if id_column < len(row) else None
         if len(row) != len(header):
             more = "more" if len(row) > len(header) else "fewer"
@@ -87,4 +104,4 @@ def _record(line: int, row: dict[str, str], base: Path, source: str) -> ProductR
     return build_record(line, feed_fields(obj, source), base)
 
 
-__all__ = ["is_feed_header", "read_csv_feed", "sniff_delimiter"]
+__all__ = ["count_csv_feed", "is_feed_header", "read_csv_feed", "sniff_delimiter"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.feeds import FeedError, FeedFormatError, detect_format, read_feed
+from ingest.feeds import FeedError, FeedFormatError, count_feed, detect_format, read_feed
 from ingest.myntra import COLUMNS
 from ingest.records import ProductRecord
 from ingest.sample import generate_sample_catalog, write_jsonl_feed
@@ -76,6 +76,7 @@ def test_myntra_rows_good_and_bad(tmp_path: Path) -> None:
     assert reasons["7"] == "not valid UTF-8"
     assert reasons["8"].startswith("row has fewer columns")
     assert [e.line for e in errors] == [4, 5, 8, 9]
+    assert count_feed(path) == len(records) + len(errors) == 8  # a job's total, rows not built
 
 
 @pytest.mark.parametrize(
@@ -91,6 +92,8 @@ def test_unreadable_feeds_raise_at_once(tmp_path: Path, content: bytes, message:
     path.write_bytes(content)
     with pytest.raises(FeedFormatError, match=message):
         read_feed(path)
+    with pytest.raises(FeedFormatError, match=message):
+        count_feed(path)
 
 
 def test_missing_file_folder_and_unknown_format(tmp_path: Path) -> None:
@@ -141,6 +144,7 @@ def test_jsonl_feed_each_bad_line_is_reported(tmp_path: Path) -> None:
     assert by_line[9].reason == "expected a JSON object, got list"
     assert by_line[10].reason.startswith("url:")
     assert by_line[11].reason.startswith("bad value: attributes")
+    assert count_feed(path) == len(records) + len(errors) == 11  # the blank line is no item
 
 
 def test_jsonl_source_override_and_round_trip(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.feeds import FeedError, FeedFormatError, detect_format, read_feed
+from ingest.feeds import FeedError, FeedFormatError, count_feed, detect_format, read_feed
 from ingest.myntra import COLUMNS
 from ingest.records import ProductRecord
 from tests.utils import images as factory
@@ -61,6 +61,7 @@ def test_csv_feed_has_the_jsonl_fields_as_columns(tmp_path: Path) -> None:
     assert reasons["6"][1] == "row has fewer columns than the header (10)"
     assert reasons["7"][1] == "not valid UTF-8"
     assert [r.source_id for r in read_feed(path, source="shopee")][:2] == ["1", "2"]
+    assert count_feed(path) == len(records) + len(errors) == 7  # the blank line is no item
     assert {r.source for r in records} == {"feed"}
 
 
@@ -118,6 +119,7 @@ def test_image_folder_reads_sidecars_and_reports_what_it_cannot(tmp_path: Path) 
     root = _folder(tmp_path / "photos")
     assert detect_format(root) == "folder"
     records, errors = _split(read_feed(root))
+    assert count_feed(root) == len(records) + len(errors)
     hunter, air = sorted(records, key=lambda r: r.source_id)
     assert (air.source, air.source_id, air.title, air.price, air.colour) == (
         "folder", "sneakers/air-max-90", "Nike Air Max 90", 3_290_000, "white",
@@ -193,6 +195,7 @@ def test_zappos_layout_maps_folders_and_metadata(tmp_path: Path) -> None:
     root = _zappos(tmp_path / "zappos")
     assert detect_format(root) == "zappos50k"
     records, errors = _split(read_feed(root))
+    assert count_feed(root) == len(records) + len(errors)
     by_id = {r.source_id: r for r in records}
     assert set(by_id) == {"7965307-5291", "8011235-3", "7500001-72", "8100000-1", "8200000-9"}
     oxford = by_id["7965307-5291"]
