@@ -190,6 +190,7 @@ class _Pending:
     photo: bytes | None = None  # normalised JPEG
     thumbnail: bytes | None = None
     signature: np.ndarray | None = None
+    thumbnail_is_original: bool = False  # the thumbnail is the downloaded bytes themselves
     result: StoredPhoto | ImageRejected | None = None
 
 
@@ -308,6 +309,7 @@ class PhotoStore:
         item.signature = signature(v.image)
         item.photo = self._encoded(v, raw, self.max_side)
         item.thumbnail = self._encoded(v, raw, self.thumbnail_size)
+        item.thumbnail_is_original = item.thumbnail is raw
 
     @staticmethod
     def _encoded(v: ValidatedImage, raw: bytes, side: int | None) -> bytes:
@@ -334,6 +336,10 @@ class PhotoStore:
             else:
                 write_stored(self.media_dir, record.path, item.photo or b"")
                 write_stored(self.media_dir, thumbnail_path(record.path), item.thumbnail or b"")
+                if item.thumbnail_is_original:
+                    # The thumbnail is these very bytes: its signature is the one just computed,
+                    # and later photos need not read it back.
+                    self._remember_signature(record.path, item.signature)
                 self._near.add_own(record)  # later photos of this batch may be its near-duplicates
         # add_many returns the row another worker registered meanwhile, where one did.
         rows = registry.add_many([i.record for i in first.values()])  # type: ignore[misc]
@@ -377,12 +383,17 @@ class PhotoStore:
             return cached
         try:
             with Image.open(thumb) as image:
-                cached = self._signatures[path] = signature(image)
+                cached = signature(image)
         except OSError:
             return None
+        self._remember_signature(path, cached)
+        return cached
+
+    def _remember_signature(self, path: str, sig: np.ndarray) -> None:
+        self._signatures[path] = sig
+        self._signatures.move_to_end(path)
         if len(self._signatures) > SIGNATURE_CACHE:
             self._signatures.popitem(last=False)
-        return cached
 
     def _files_exist(self, record: Any) -> bool:
         return (self.media_dir / record.path).is_file()
