@@ -10,7 +10,10 @@
 2. The encoder alone on the same products: photos decoded and the same texts the pipeline
    embeds, `encode_images` + `encode_texts` at the configured batch size.
 
-Prints products/s for both and their ratio (issue target: ingest ≥ 80% of the encoder alone).
+Prints products/s for both and their ratio (issue target: ingest ≥ 80% of the encoder alone),
+and the worker's seconds per task kind (feed stage vs embed tasks, from its log). With
+``--diagnose``, also the embed tasks' `build_points` over the ingested products in this plain
+process: the encoder's share of an embed task, without the worker around it.
 Needs PostgreSQL (database ``--database``, created if missing) and Redis on 127.0.0.1.
 """
 
@@ -20,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -95,6 +99,36 @@ def encoder_alone(feed: Path, model: str, batch_size: int) -> float:
     return time.perf_counter() - t0
 
 
+def stage_seconds(worker_log: Path) -> dict[str, float]:
+    """Seconds the worker spent in each task kind (Celery logs every task's run time), warm-up
+    job included: where an ingest's time goes, feed stage vs embed tasks."""
+    pattern = re.compile(r"Task (clipshoe\.[\w.]+)\[[^\]]*\] succeeded in ([0-9.]+)s")
+    totals: dict[str, float] = {}
+    for name, seconds in pattern.findall(worker_log.read_text(errors="replace")):
+        totals[name] = round(totals.get(name, 0.0) + float(seconds), 1)
+    return totals
+
+
+def build_points_in_process(rt, batch: int) -> float:
+    """Seconds for `build_points` over the ingested products, in ingest-sized batches, in this
+    (plain) process: the embed tasks' encoder work without the worker around it."""
+    from sqlalchemy import select
+
+    from catalog.models import Product
+    from search import indexing
+
+    with rt.sessions() as s:
+        products = list(s.scalars(select(Product).order_by(Product.id)))
+        s.expunge_all()
+    encoder = rt.encoder.ensure_loaded()
+    size = rt.settings.encoder.batch_size
+    indexing.build_points(products[:size], encoder, rt.settings.media_dir, size)  # warm-up
+    t0 = time.perf_counter()
+    for a in range(0, len(products), batch):
+        indexing.build_points(products[a : a + batch], encoder, rt.settings.media_dir, size)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--catalog", type=Path, default=Path("../shared/data/myntra-footwear/styles.csv"))
@@ -104,6 +138,11 @@ def main() -> None:
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--concurrency", type=int, help="worker tasks at once (default: the worker's)")
     ap.add_argument("--pool", default="prefork", help="worker pool: prefork or threads")
+    ap.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also time the embed tasks' build_points in this plain process (≈ the encoder-alone time again)",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -140,6 +179,11 @@ def main() -> None:
         worker.wait(60)
     batch = rt.settings.encoder.batch_size
     alone_s = encoder_alone(feed, args.model, batch)
+    stages = stage_seconds(tmp / "worker.log")
+    diagnosis = {}
+    if args.diagnose:
+        in_process = build_points_in_process(rt, rt.settings.ingest.batch_size)
+        diagnosis = {"build_points_in_process_s": round(in_process, 1)}
     out = {
         "products": args.n,
         "ingest_s": round(ingest_s, 1),
@@ -151,6 +195,8 @@ def main() -> None:
         "worker_pool": args.pool,
         "worker_concurrency": args.concurrency or "default",
         "load_avg": [round(x, 2) for x in os.getloadavg()],
+        "worker_task_s": stages,
+        **diagnosis,
         "worker_log": str(tmp / "worker.log"),
     }
     print(json.dumps(out, indent=1))
