@@ -163,10 +163,11 @@ def random_filter(rng: random.Random) -> SearchFilter:
     return SearchFilter(**kw)  # type: ignore[arg-type]
 
 
-def filtered_recall(
+def ann_recall(
     rt: Runtime, collection: str, n: int, seed: int, cases: list, service, batch: int = 2000
-) -> float:
-    """Dense text→photo recall@10 of the HNSW index against exact search, with the filters applied."""
+) -> dict[str, float]:
+    """Dense text→photo recall@10 of the HNSW index against exact search, with each case's filters
+    (those the shopper set plus those read from the text) and without any filter."""
     rows = product_rows(n, random.Random(seed))
     image = np.concatenate(
         [img for _, img, _ in dense_vectors(rows, rt.encoder.dim, np.random.default_rng(seed), batch)]
@@ -179,7 +180,8 @@ def filtered_recall(
     }
     price = np.array([r["price"] for r in rows])
     ids = np.array([r["point_id"] for r in rows])
-    found = total = 0
+    found = {"filtered": 0, "unfiltered": 0}
+    total = {"filtered": 0, "unfiltered": 0}
     for text, flt in cases:
         parsed_text, applied, _ = service.understand(text, flt)
         vec = rt.encoder.encode_texts([parsed_text])[0]
@@ -190,14 +192,17 @@ def filtered_recall(
             mask &= price >= applied.price_min
         if applied.price_max is not None:
             mask &= price <= applied.price_max
-        rows_in = np.flatnonzero(mask)
-        if not len(rows_in):
-            continue
-        exact = set(ids[rows_in[np.argsort(-(image[rows_in] @ vec))[:10]]].tolist())
-        got = {h.id for h in rt.index.search(collection, [VectorQuery("image", vec)], applied, limit=10)}
-        found += len(exact & got)
-        total += len(exact)
-    return round(found / max(1, total), 4)
+        for kind, rows_in, search_filter in (
+            ("filtered", np.flatnonzero(mask), applied),
+            ("unfiltered", np.arange(n), SearchFilter()),
+        ):
+            if not len(rows_in):
+                continue
+            exact = set(ids[rows_in[np.argsort(-(image[rows_in] @ vec))[:10]]].tolist())
+            hits = rt.index.search(collection, [VectorQuery("image", vec)], search_filter, limit=10)
+            found[kind] += len(exact & {h.id for h in hits})
+            total[kind] += len(exact)
+    return {kind: round(found[kind] / max(1, total[kind]), 4) for kind in found}
 
 
 def pct(xs: list[float]) -> dict[str, float]:
@@ -252,7 +257,7 @@ def main() -> None:
         t0 = time.perf_counter()
         rt.index.search(service.collection, queries, applied, limit=20)
         index.append(time.perf_counter() - t0)
-    recall = filtered_recall(rt, service.collection, args.n, args.seed, cases, service)
+    recall = ann_recall(rt, service.collection, args.n, args.seed, cases, service)
     out = {
         "n": args.n,
         "queries": len(cases),
@@ -262,7 +267,8 @@ def main() -> None:
         "query_encoding": pct(encode),
         "index_query": pct(index),
         "mean_hits": round(float(np.mean(hits)), 1),
-        "filtered_recall@10_image": recall,
+        "filtered_recall@10_image": recall["filtered"],
+        "unfiltered_recall@10_image": recall["unfiltered"],
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
