@@ -27,6 +27,11 @@ from catalog.vector_index import (
 # from every list; 100 keeps short pages from starving RRF.
 MIN_PREFETCH = 100
 PREFETCH_FACTOR = 4
+# Hits fetched past the end of a page: the engine orders equal scores arbitrarily (RRF sums tie
+# whenever two products swap ranks between lists; duplicate listings tie in every list), so the
+# same query could return a different page each time. Ties are ordered by id here instead, over
+# a window that reaches past the page's edge.
+TIE_MARGIN = 10
 
 
 def prefetch_limit(limit: int, offset: int) -> int:
@@ -97,7 +102,9 @@ class BaseIndex(ABC):
         offset: int,
         rrf_k: int,
         exact: bool,
-    ) -> list[Hit]: ...
+        prefetch: int,
+    ) -> list[Hit]:
+        """`prefetch`: candidates per query, fused into the first `limit` hits after `offset`."""
 
     def search(
         self,
@@ -115,9 +122,14 @@ class BaseIndex(ABC):
         prepared, flt = self._prepare(collection, queries, flt or SearchFilter())
         if not prepared:
             return []
+        window = offset + limit + TIE_MARGIN
         if len(prepared) == 1:
-            return self._nearest(collection, prepared[0], prepared[0].filter_with(flt), limit, offset, exact)
-        return self._fused(collection, prepared, flt, limit, offset, rrf_k, exact)
+            hits = self._nearest(collection, prepared[0], prepared[0].filter_with(flt), window, 0, exact)
+        else:
+            prefetch = prefetch_limit(limit, offset)
+            hits = self._fused(collection, prepared, flt, window, 0, rrf_k, exact, prefetch)
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits[offset : offset + limit]
 
     def _prepare(
         self, collection: str, queries: Sequence[VectorQuery], flt: SearchFilter

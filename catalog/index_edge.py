@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from catalog.index_base import BaseIndex, Prepared, dense_list, prefetch_limit, rrf_weights
+from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
     LEXICAL,
@@ -326,12 +326,13 @@ class EdgeIndex(BaseIndex):
         offset: int,
         rrf_k: int,
         exact: bool,
+        prefetch: int,
     ) -> list[Hit]:
         # The filter goes inside every prefetch: filtering after fusion would let unfiltered
         # candidates crowd the fused list and return fewer than `limit` hits.
         prefetches = [
             qe.Prefetch(
-                limit=prefetch_limit(limit, offset),
+                limit=prefetch,
                 query=qe.Query.Nearest(_edge_vector(q.vector), using=q.using),
                 filter=edge_filter(q.filter_with(flt)),
                 params=self._params(exact),

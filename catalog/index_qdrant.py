@@ -26,7 +26,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from catalog.index_base import BaseIndex, Prepared, dense_list, prefetch_limit, rrf_weights
+from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
     LEXICAL,
@@ -347,6 +347,7 @@ class QdrantClientIndex(BaseIndex):
         offset: int,
         rrf_k: int,
         exact: bool,
+        prefetch: int,
     ) -> list[Hit]:
         # The filter goes inside every prefetch: filtering after fusion would let unfiltered
         # candidates crowd the fused list and return fewer than `limit` hits.
@@ -356,7 +357,7 @@ class QdrantClientIndex(BaseIndex):
                 using=q.using,
                 filter=qdrant_filter(q.filter_with(flt)),
                 params=self._params(exact),
-                limit=prefetch_limit(limit, offset),
+                limit=prefetch,
             )
             for q in queries
         ]

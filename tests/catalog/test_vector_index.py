@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -403,6 +404,28 @@ def test_hybrid_rrf_puts_the_double_winner_first(index: VectorIndex) -> None:
     fused = index.search(COLL, [dense, lexical], flt, limit=10)
     assert fused and all(h.payload["brand"] == "nike" for h in fused)
     assert len(fused) == min(10, sum(p.payload["brand"] == "nike" for p in points))
+
+
+def test_equal_scores_come_in_one_order_every_time(index: VectorIndex) -> None:
+    """RRF sums tie whenever two products swap ranks between the lists, and duplicate listings
+    tie in every list; the engine orders ties arbitrarily, the index by id, so a query answers
+    the same page every time and pages never overlap."""
+    rng = np.random.default_rng(14)
+    q = unit(rng.standard_normal(DIM))
+    points = []
+    for i in range(0, 40, 2):
+        a, b = unit(q + 0.5 * rng.standard_normal(DIM)), unit(q + 0.5 * rng.standard_normal(DIM))
+        points.append(PointData(point_id("t", str(i)), {"image": a, "text": b}))
+        points.append(PointData(point_id("t", str(i + 1)), {"image": b, "text": a}))  # ranks swapped
+    loaded(index, points)
+    queries = [VectorQuery("image", q), VectorQuery("text", q)]
+    first = index.search(COLL, queries, limit=10)
+    assert sum(a.score == b.score for a, b in pairwise(first)) >= 3  # ties, in pairs
+    assert all(index.search(COLL, queries, limit=10) == first for _ in range(20))
+    for a, b in pairwise(first):
+        assert (-a.score, a.id) < (-b.score, b.id)
+    pages = index.search(COLL, queries, limit=5) + index.search(COLL, queries, limit=5, offset=5)
+    assert pages == first
 
 
 def test_more_like_this_point(index: VectorIndex) -> None:
