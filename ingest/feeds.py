@@ -78,13 +78,10 @@ def count_feed(path: Path, format: str | None = None) -> int:
     """How many items `read_feed` yields for this feed (records and FeedErrors alike), counted
     without normalising them where the format allows: a job's total, known before its first row."""
     path, name = _resolve(path, format)
-    counter = _COUNTERS.get(name)
-    if counter is None:  # folders: an item is what their reader makes of the files
-        return sum(1 for _ in FORMATS[name][0](path, FORMATS[name][1]))
-    try:
-        return counter(path)
-    except (OSError, csv.Error) as exc:
-        raise FeedFormatError(f"{path}: cannot read: {exc}") from exc
+    if name in _COUNTERS:
+        return _COUNTERS[name](path)
+    reader, source = FORMATS[name]  # folders: an item is what their reader makes of the files
+    return sum(1 for _ in reader(path, source))
 
 
 def _resolve(path: Path, format: str | None) -> tuple[Path, str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record
+from ingest.records import FeedError, ProductRecord, build_record, open_feed
 
 # Common names marketplaces and scrapers use, mapped onto ProductRecord's fields.
 ALIASES: dict[str, str] = {"id": "source_id", "name": "title", "color": "colour", "image_url": "image"}
@@ -17,18 +17,14 @@ FIELDS: frozenset[str] = frozenset(ProductRecord.model_fields)
 def read_jsonl(path: Path, source: str = "feed") -> Iterator[ProductRecord | FeedError]:
     """Yield one record (or FeedError) per non-blank line; a bad line never stops the file."""
     base = path.parent.resolve()
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    with handle:
+    with open_feed(path, binary=True) as handle:
         for number, raw in _lines(handle):
             yield _line(number, raw, base, source)
 
 
 def count_jsonl(path: Path) -> int:
     """How many items `read_jsonl` yields, without parsing them (a job's total, up front)."""
-    with path.open("rb") as handle:
+    with open_feed(path, binary=True) as handle:
         return sum(1 for _ in _lines(handle))
 
 

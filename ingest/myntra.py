@@ -19,6 +19,7 @@ from ingest.records import (
     ProductRecord,
     build_record,
     csv_rows,
+    open_feed,
     resolve_image,
 )
 
@@ -51,11 +52,7 @@ def check_header(header: list[str] | None, path: Path) -> None:
 def read_myntra(path: Path, source: str = "myntra") -> Iterator[ProductRecord | FeedError]:
     """Yield one record (or FeedError) per row; a bad row never stops the file."""
     base = path.parent.resolve()
-    try:
-        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
-    except OSError as exc:
-        raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    with handle:
+    with open_feed(path) as handle:
         reader = csv.DictReader(handle)
         check_header(list(reader.fieldnames or []), path)
         width = len(reader.fieldnames or [])
@@ -77,7 +74,7 @@ def read_myntra(path: Path, source: str = "myntra") -> Iterator[ProductRecord | 
 
 def count_myntra(path: Path) -> int:
     """How many items `read_myntra` yields (one per CSV row, good or bad), without building them."""
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with open_feed(path) as handle:
         return sum(1 for _ in csv_rows(csv.DictReader(handle)))
 
 

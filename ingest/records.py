@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -38,6 +38,18 @@ class FeedError:
     line: int
     source_id: str | None
     reason: str
+
+
+def open_feed(path: Path, binary: bool = False) -> IO[Any]:
+    """A feed file opened as every reader (and its counter) reads it: bytes, or text with a BOM
+    dropped and undecodable bytes kept as surrogates (a reader reports those rows); FeedFormatError
+    when it cannot be opened."""
+    try:
+        if binary:
+            return path.open("rb")
+        return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def csv_rows(reader: Any) -> Iterator[tuple[int, Any] | FeedError]:

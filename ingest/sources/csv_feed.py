@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 # The JSONL reader's alias and extras mapping: the two feeds have the same fields by definition.
 from ingest.jsonl import _fields as feed_fields
-from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record, csv_rows
+from ingest.records import FeedError, FeedFormatError, ProductRecord, build_record, csv_rows, open_feed
 
 _ID_COLUMNS = frozenset({"source_id", "id"})
 _TITLE_COLUMNS = frozenset({"title", "name"})
@@ -43,18 +43,14 @@ def sniff_delimiter(first_line: str) -> str:
 def read_csv_feed(path: Path, source: str = "feed") -> Iterator[ProductRecord | FeedError]:
     """Yield one record (or FeedError) per row; a bad row never stops the file."""
     base = path.parent.resolve()
-    try:
-        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
-    except OSError as exc:
-        raise FeedFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    with handle:
+    with open_feed(path) as handle:
         reader, header = _reader(handle, path)
         yield from _rows(reader, header, base, source)
 
 
 def count_csv_feed(path: Path) -> int:
     """How many items `read_csv_feed` yields, without building them (a job's total, up front)."""
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with open_feed(path) as handle:
         reader, _ = _reader(handle, path)
         return sum(1 for _ in _items(reader))
 
