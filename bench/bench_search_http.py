@@ -37,14 +37,22 @@ def percentile(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def request_params(rng: random.Random, brands: list[str], mode: str) -> dict:
+def price_ceilings(facets: dict) -> list[float]:
+    """Three price ceilings a shopper would pick in the catalogue's own currency: the tops of the
+    2nd–4th price buckets the API offers (INR 1,000 / 2,000 / 3,000; VND 500k / 1M / 2M). Fixed
+    INR ceilings on a VND catalogue would match nothing and flatter the latency."""
+    tops = [b["max"] for b in facets.get("price", []) if b.get("max")]
+    return tops[1:4] or [1000.0, 2000.0, 5000.0]
+
+
+def request_params(rng: random.Random, brands: list[str], ceilings: list[float], mode: str) -> dict:
     params: dict = {
         "mode": mode,
         "limit": 20,
         "brand": rng.sample(brands, min(len(brands), rng.randint(1, 3))),
     }
     if rng.random() < 0.5:
-        params["price_max"] = rng.choice([1000, 2000, 5000])
+        params["price_max"] = rng.choice(ceilings)
     if rng.random() < 0.3:
         params["gender"] = rng.choice(["men", "women"])
     return params
@@ -72,10 +80,11 @@ def main() -> None:
             local.client = httpx.Client(base_url=args.url, timeout=60)
         return local.client
 
-    brands = list(client().get("/search/facets").json()["brand"])
+    facets = client().get("/search/facets").json()
+    brands, ceilings = list(facets["brand"]), price_ceilings(facets)
     cases = []
     for _ in range(args.n):
-        params = request_params(rng, brands, args.mode)
+        params = request_params(rng, brands, ceilings, args.mode)
         if args.kind == "text":
             params["q"] = rng.choice(QUERIES)
             cases.append((params, None))
@@ -112,6 +121,7 @@ def main() -> None:
         "p99_ms": round(percentile(lat, 99), 1),
         "mean_ms": round(statistics.fmean(lat), 1),
         "mean_hits": round(statistics.fmean(hits), 1),
+        "price_ceilings": ceilings,
     }
     print(json.dumps(out))
 

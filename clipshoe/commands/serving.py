@@ -233,8 +233,8 @@ def worker(
         str,
         typer.Option(
             help="prefork (default) or threads. threads runs a feed task beside an embed task in one "
-            "process (≈ 14% faster ingest with the embedded store) but exits when Redis restarts "
-            "mid-task (docs/faults.md)."
+            "process, but on 2 cores it ingested slower (the tasks compete for the GIL; "
+            "docs/benchmarks.md) and it exits when Redis restarts mid-task (docs/faults.md)."
         ),
     ] = "prefork",
 ) -> None:
