@@ -363,10 +363,24 @@ class PhotoStore:
             if sha256 == sha:
                 continue  # itself, stored by an attempt whose transaction rolled back: not a twin
             path = stored_path(sha256)
+            cached = self._signatures.get(path)
+            if cached is not None:
+                # Compare first, look at the disk only for a match: on white-background shots a
+                # photo has a dozen pHash candidates, and a stat for each was most of this check.
+                if signature_difference(sig, cached) > self.near_difference:
+                    continue
+                if self._files_exist_at(path):
+                    self._signatures.move_to_end(path)
+                    return distance, sha256, path
+                self._signatures.pop(path, None)  # its files are gone: it cannot be reused
+                continue
             theirs = self._stored_signature(path)
             if theirs is not None and signature_difference(sig, theirs) <= self.near_difference:
                 return distance, sha256, path
         return None
+
+    def _files_exist_at(self, path: str) -> bool:
+        return (self.media_dir / thumbnail_path(path)).is_file()
 
     def _stored_signature(self, path: str) -> np.ndarray | None:
         """The signature of a stored photo's thumbnail, None if its files are gone. Kept for the

@@ -184,6 +184,25 @@ def test_near_duplicates_reuse_the_stored_copy_but_colourways_do_not(registry, t
     assert alone.link == "new" and alone.path != a.path  # type: ignore[union-attr]
 
 
+def test_a_near_twin_whose_files_are_gone_is_not_linked_to(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The store remembers the signatures of stored photos; one whose files were removed since
+    (a media volume restored from an older backup) must not be reused, remembered or not."""
+    original = _photo((40, 90, 200))
+    copies = [original.resize((216, 288), Image.Resampling.LANCZOS), original.resize((240, 320))]
+    paths = []
+    for name, image, quality in [("a", original, 92), ("b", copies[0], 55), ("c", copies[1], 50)]:
+        paths.append(tmp_path / f"{name}.jpg")
+        paths[-1].write_bytes(_jpeg(image, quality))
+    store = _store(tmp_path)
+    a, b = store.store_many(registry, [str(p) for p in paths[:2]])
+    assert (a.link, b.link) == ("new", "near")  # type: ignore[union-attr]
+    for f in store.media_dir.rglob("*.jpg"):  # the copy and its thumbnail
+        f.unlink()
+    c = store.store(registry, str(paths[2]))
+    assert c.link == "new" and c.record.duplicate_of is None and c.path != a.path  # type: ignore[union-attr]
+    assert (store.media_dir / c.path).is_file() and (store.media_dir / c.thumbnail).is_file()
+
+
 def test_stored_copy_is_normalised_with_a_thumbnail(registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     source = tmp_path / "big-cmyk.jpg"
     _photo(size=(1200, 900)).convert("CMYK").save(source, format="JPEG")
