@@ -14,7 +14,10 @@ speed, not relevance.
 The built store is kept under ``--data`` (default var/bench/search-<n>) and reused: the HNSW
 build of 100k points takes minutes on 2 cores and only has to happen once.
 Reports p50/p95/p99 of the whole search and, separately, of query encoding and of the index
-query, as JSON on stdout.
+query, as JSON on stdout. On a rerun over a built store it also reports the process's resident
+memory before the store is opened, after the encoder loaded, and after the queries: their
+difference is what the open store costs (a run that just built the store holds the build's
+garbage too, so it reports none).
 """
 
 from __future__ import annotations
@@ -205,6 +208,14 @@ def ann_recall(
     return {kind: round(found[kind] / max(1, total[kind]), 4) for kind in found}
 
 
+def rss_mb() -> float:
+    """This process's resident memory (Linux), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def pct(xs: list[float]) -> dict[str, float]:
     a = np.array(xs) * 1e3
     return {f"p{q}_ms": round(float(np.percentile(a, q)), 2) for q in (50, 95, 99)}
@@ -221,6 +232,7 @@ def main() -> None:
     args = ap.parse_args()
     data = args.data or Path(f"var/bench/search-{args.n}")
     os.environ["CLIPSHOE_ENCODER__MODEL"] = args.model
+    rss = {"start": rss_mb()}
     rt = Runtime(settings_for(data))
     marker = data / "built.json"
     data.mkdir(parents=True, exist_ok=True)
@@ -235,7 +247,10 @@ def main() -> None:
         print(f"building {args.n} products under {data} (once) …", file=sys.stderr)
         built = build(rt, args.n, args.seed)
         marker.write_text(json.dumps(built))
+        rss = {}
     rt.encoder.ensure_loaded()
+    if rss:
+        rss["encoder_loaded"] = rss_mb()
     service = rt.search
     rng = random.Random(args.seed)
     cases = [(rng.choice(QUERIES), random_filter(rng)) for _ in range(args.queries)]
@@ -257,6 +272,8 @@ def main() -> None:
         t0 = time.perf_counter()
         rt.index.search(service.collection, queries, applied, limit=20)
         index.append(time.perf_counter() - t0)
+    if rss:  # before the recall check, which holds every vector of the store in numpy
+        rss["after_queries"] = rss_mb()
     recall = ann_recall(rt, service.collection, args.n, args.seed, cases, service)
     out = {
         "n": args.n,
@@ -269,6 +286,7 @@ def main() -> None:
         "mean_hits": round(float(np.mean(hits)), 1),
         "filtered_recall@10_image": recall["filtered"],
         "unfiltered_recall@10_image": recall["unfiltered"],
+        "rss_mb": rss or "not measured: this run built the store",
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
