@@ -33,6 +33,7 @@ import qdrant_edge as qe
 from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
+    GRAPH_FIELDS,
     LEXICAL,
     PAYLOAD_SCHEMA,
     CollectionNotFound,
@@ -53,6 +54,16 @@ _SCHEMA_TYPES = {
     "integer": qe.PayloadSchemaType.Integer,
 }
 _SCHEMA_NAMES = {str(v): k for k, v in _SCHEMA_TYPES.items()}
+
+
+def field_index(key: str, kind: str) -> qe.KeywordIndexParams | qe.FloatIndexParams | qe.IntegerIndexParams:
+    """A payload field's index: filter-graph links only for the fields searches filter by."""
+    links = key in GRAPH_FIELDS
+    if kind == "keyword":
+        return qe.KeywordIndexParams(enable_hnsw=links)
+    if kind == "float":
+        return qe.FloatIndexParams(enable_hnsw=links)
+    return qe.IntegerIndexParams(lookup=True, range=links, enable_hnsw=links)
 
 
 def edge_filter(flt: SearchFilter) -> qe.Filter | None:
@@ -166,7 +177,7 @@ class EdgeIndex(BaseIndex):
                 return
             shard = qe.EdgeShard.create(str(path), config)
             for key, kind in PAYLOAD_SCHEMA.items():
-                shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA_TYPES[kind]))
+                shard.update(qe.UpdateOperation.create_field_index(key, field_index(key, kind)))
             self._shards[name] = shard
 
     @staticmethod

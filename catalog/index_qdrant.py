@@ -29,6 +29,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
+    GRAPH_FIELDS,
     LEXICAL,
     PAYLOAD_SCHEMA,
     CollectionNotFound,
@@ -41,12 +42,21 @@ from catalog.vector_index import (
     check_name,
 )
 
-_SCHEMA_TYPES = {
-    "keyword": models.PayloadSchemaType.KEYWORD,
-    "float": models.PayloadSchemaType.FLOAT,
-    "integer": models.PayloadSchemaType.INTEGER,
-}
 _LOCAL_NOT_FOUND = re.compile(r"Collection .* not found")
+
+
+def field_index(
+    key: str, kind: str
+) -> models.KeywordIndexParams | models.FloatIndexParams | models.IntegerIndexParams:
+    """A payload field's index: filter-graph links only for the fields searches filter by."""
+    links = key in GRAPH_FIELDS
+    if kind == "keyword":
+        return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=links)
+    if kind == "float":
+        return models.FloatIndexParams(type=models.FloatIndexType.FLOAT, enable_hnsw=links)
+    return models.IntegerIndexParams(
+        type=models.IntegerIndexType.INTEGER, lookup=True, range=links, enable_hnsw=links
+    )
 
 
 def qdrant_filter(flt: SearchFilter) -> models.Filter | None:
@@ -188,7 +198,7 @@ class QdrantClientIndex(BaseIndex):
                 warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
                 for key, kind in PAYLOAD_SCHEMA.items():
                     if key not in existing:
-                        self.client.create_payload_index(name, key, _SCHEMA_TYPES[kind], wait=True)
+                        self.client.create_payload_index(name, key, field_index(key, kind), wait=True)
 
     def collection_exists(self, name: str) -> bool:
         with self._call(name):

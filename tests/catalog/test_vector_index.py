@@ -110,6 +110,8 @@ def test_create_collection_is_idempotent(index: VectorIndex) -> None:
 
 
 def test_payload_indexes_created_before_loading(index: VectorIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every payload field is indexed; HNSW filter links only for the fields searches filter by
+    (links for `source` and `product_id` would be whole extra graphs that no query uses)."""
     if isinstance(index, QdrantClientIndex):
         # Local mode keeps no payload indexes; check the calls a server would receive.
         calls: dict[str, object] = {}
@@ -117,10 +119,15 @@ def test_payload_indexes_created_before_loading(index: VectorIndex, monkeypatch:
             index.client, "create_payload_index", lambda c, key, schema, **kw: calls.setdefault(key, schema)
         )
         index.create_collection(COLL, DIM)
-        assert {k: v.value for k, v in calls.items()} == PAYLOAD_SCHEMA  # type: ignore[attr-defined]
+        params = calls
+        assert {k: v.type.value for k, v in calls.items()} == PAYLOAD_SCHEMA  # type: ignore[attr-defined]
     else:
         index.create_collection(COLL, DIM)
         assert index.indexed_fields(COLL) == PAYLOAD_SCHEMA
+        params = {k: v.params for k, v in index._shard(COLL)[1].info().payload_schema.items()}  # type: ignore[attr-defined]
+    links = {k for k, v in params.items() if v.enable_hnsw}  # type: ignore[attr-defined]
+    assert links == {"brand", "category", "gender", "colour", "price"}
+    assert params["product_id"].lookup and not params["product_id"].range  # type: ignore[attr-defined]
     assert index.count(COLL) == 0
 
 
