@@ -42,8 +42,8 @@ PAYLOAD_SCHEMA: dict[str, str] = {
 }
 # The fields shoppers filter searches by. For these Qdrant adds HNSW links within each large
 # value (or price range) block, which keeps filtered search accurate. `source` and `product_id`
-# are indexed for lookups only: no search filters by them, and their links were a second graph
-# over most of the catalogue (one source) and over every id range, a large part of a 1M build.
+# are indexed for lookups only: no search filters by them, and their links would be a second
+# graph over most of the catalogue (one source) and over every id range (docs/decisions.md).
 GRAPH_FIELDS = frozenset({"brand", "category", "gender", "colour", "price"})
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
