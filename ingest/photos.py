@@ -369,7 +369,7 @@ class PhotoStore:
                 # photo has a dozen pHash candidates, and a stat for each was most of this check.
                 if signature_difference(sig, cached) > self.near_difference:
                     continue
-                if self._files_exist_at(path):
+                if self._thumbnail_exists(path):
                     self._signatures.move_to_end(path)
                     return distance, sha256, path
                 self._signatures.pop(path, None)  # its files are gone: it cannot be reused
@@ -379,7 +379,7 @@ class PhotoStore:
                 return distance, sha256, path
         return None
 
-    def _files_exist_at(self, path: str) -> bool:
+    def _thumbnail_exists(self, path: str) -> bool:
         return (self.media_dir / thumbnail_path(path)).is_file()
 
     def _stored_signature(self, path: str) -> np.ndarray | None:
