@@ -363,42 +363,29 @@ class PhotoStore:
             if sha256 == sha:
                 continue  # itself, stored by an attempt whose transaction rolled back: not a twin
             path = stored_path(sha256)
-            cached = self._signatures.get(path)
-            if cached is not None:
-                # Compare first, look at the disk only for a match: on white-background shots a
-                # photo has a dozen pHash candidates, and a stat for each was most of this check.
-                if signature_difference(sig, cached) > self.near_difference:
-                    continue
-                if self._thumbnail_exists(path):
-                    self._signatures.move_to_end(path)
-                    return distance, sha256, path
-                self._signatures.pop(path, None)  # its files are gone: it cannot be reused
+            theirs = self._signature_of(path)
+            if theirs is None or signature_difference(sig, theirs) > self.near_difference:
                 continue
-            theirs = self._stored_signature(path)
-            if theirs is not None and signature_difference(sig, theirs) <= self.near_difference:
+            # Compared first, looked for on disk only for a match: on white-background shots a
+            # photo has a dozen pHash candidates, and a stat for each was most of this check.
+            if (self.media_dir / thumbnail_path(path)).is_file():
                 return distance, sha256, path
+            self._signatures.pop(path, None)  # its files are gone: it cannot be reused
         return None
 
-    def _thumbnail_exists(self, path: str) -> bool:
-        return (self.media_dir / thumbnail_path(path)).is_file()
-
-    def _stored_signature(self, path: str) -> np.ndarray | None:
-        """The signature of a stored photo's thumbnail, None if its files are gone. Kept for the
+    def _signature_of(self, path: str) -> np.ndarray | None:
+        """The signature of a stored photo's thumbnail, None if it cannot be read. Kept for the
         most recently used `SIGNATURE_CACHE` photos: on white-background catalogue shots many
         photos are pHash candidates of one another, and reading a thumbnail back each time was
         most of the near-duplicate check."""
-        thumb = self.media_dir / thumbnail_path(path)
-        if not thumb.is_file():
-            self._signatures.pop(path, None)
-            return None  # it cannot be reused
         cached = self._signatures.get(path)
         if cached is not None:
             self._signatures.move_to_end(path)
             return cached
         try:
-            with Image.open(thumb) as image:
+            with Image.open(self.media_dir / thumbnail_path(path)) as image:
                 cached = signature(image)
-        except OSError:
+        except OSError:  # gone (FileNotFoundError) or unreadable: it cannot be reused
             return None
         self._remember_signature(path, cached)
         return cached
