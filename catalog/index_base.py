@@ -14,6 +14,7 @@ import numpy as np
 
 from catalog.vector_index import (
     DENSE_VECTORS,
+    GRAPH_FIELDS,
     SPARSE_VECTORS,
     Hit,
     PointData,
@@ -81,6 +82,12 @@ def _prepared(using: str, vector: object, weight: float, flt: SearchFilter | Non
 
 class BaseIndex(ABC):
     """Template for backends: `search` here, `_nearest` and `_fused` in each backend."""
+
+    filter_links: bool = True  # set by each backend from `qdrant.filter_links`
+
+    def _links(self, key: str) -> bool:
+        """Whether a new collection's payload index on `key` gets HNSW links in its blocks."""
+        return self.filter_links and key in GRAPH_FIELDS
 
     @abstractmethod
     def retrieve(

@@ -33,7 +33,6 @@ import qdrant_edge as qe
 from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
-    GRAPH_FIELDS,
     LEXICAL,
     PAYLOAD_SCHEMA,
     CollectionNotFound,
@@ -56,9 +55,10 @@ _SCHEMA_TYPES = {
 _SCHEMA_NAMES = {str(v): k for k, v in _SCHEMA_TYPES.items()}
 
 
-def field_index(key: str, kind: str) -> qe.KeywordIndexParams | qe.FloatIndexParams | qe.IntegerIndexParams:
-    """A payload field's index: filter-graph links only for the fields searches filter by."""
-    links = key in GRAPH_FIELDS
+def field_index(
+    key: str, kind: str, links: bool
+) -> qe.KeywordIndexParams | qe.FloatIndexParams | qe.IntegerIndexParams:
+    """A payload field's index; `links`: HNSW links inside its value blocks (filtered search)."""
     if kind == "keyword":
         return qe.KeywordIndexParams(enable_hnsw=links)
     if kind == "float":
@@ -108,10 +108,13 @@ def _point_data(record: Any, with_vectors: bool) -> PointData:
 class EdgeIndex(BaseIndex):
     """Embedded vector index; `root=None` keeps it in a temporary folder removed on close (tests)."""
 
-    def __init__(self, root: str | os.PathLike[str] | None, *, hnsw_ef: int = 128) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] | None, *, hnsw_ef: int = 128, filter_links: bool = True
+    ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="clipshoe-edge-") if root is None else None
         self.root = Path(self._tmp.name if self._tmp else root)  # type: ignore[arg-type]
         self.hnsw_ef = hnsw_ef
+        self.filter_links = filter_links
         (self.root / "collections").mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.root / ".lock", "a")  # noqa: SIM115 - held open for the index's life
         try:
@@ -177,7 +180,8 @@ class EdgeIndex(BaseIndex):
                 return
             shard = qe.EdgeShard.create(str(path), config)
             for key, kind in PAYLOAD_SCHEMA.items():
-                shard.update(qe.UpdateOperation.create_field_index(key, field_index(key, kind)))
+                params = field_index(key, kind, self._links(key))
+                shard.update(qe.UpdateOperation.create_field_index(key, params))
             self._shards[name] = shard
 
     @staticmethod

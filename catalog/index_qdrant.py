@@ -29,7 +29,6 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from catalog.index_base import BaseIndex, Prepared, dense_list, rrf_weights
 from catalog.vector_index import (
     DENSE_VECTORS,
-    GRAPH_FIELDS,
     LEXICAL,
     PAYLOAD_SCHEMA,
     CollectionNotFound,
@@ -46,10 +45,9 @@ _LOCAL_NOT_FOUND = re.compile(r"Collection .* not found")
 
 
 def field_index(
-    key: str, kind: str
+    key: str, kind: str, links: bool
 ) -> models.KeywordIndexParams | models.FloatIndexParams | models.IntegerIndexParams:
-    """A payload field's index: filter-graph links only for the fields searches filter by."""
-    links = key in GRAPH_FIELDS
+    """A payload field's index; `links`: HNSW links inside its value blocks (filtered search)."""
     if kind == "keyword":
         return models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=links)
     if kind == "float":
@@ -115,10 +113,12 @@ class QdrantClientIndex(BaseIndex):
         api_key: str | None = None,
         path: str | None = None,
         hnsw_ef: int = 128,
+        filter_links: bool = True,
         timeout: int = 30,
         collection_params: dict[str, int] | None = None,
     ) -> None:
         self.hnsw_ef = hnsw_ef
+        self.filter_links = filter_links
         # shard_number, replication_factor, write_consistency_factor: how a cluster spreads a
         # new collection (deploy/qdrant-cluster/); empty for a single node.
         self.collection_params = dict(collection_params or {})
@@ -198,7 +198,8 @@ class QdrantClientIndex(BaseIndex):
                 warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
                 for key, kind in PAYLOAD_SCHEMA.items():
                     if key not in existing:
-                        self.client.create_payload_index(name, key, field_index(key, kind), wait=True)
+                        params = field_index(key, kind, self._links(key))
+                        self.client.create_payload_index(name, key, params, wait=True)
 
     def collection_exists(self, name: str) -> bool:
         with self._call(name):

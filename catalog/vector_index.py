@@ -44,6 +44,7 @@ PAYLOAD_SCHEMA: dict[str, str] = {
 # value (or price range) block, which keeps filtered search accurate. `source` and `product_id`
 # are indexed for lookups only: no search filters by them, and their links would be a second
 # graph over most of the catalogue (one source) and over every id range (docs/decisions.md).
+# `qdrant.filter_links=false` turns the links off for every field (very large catalogues).
 GRAPH_FIELDS = frozenset({"brand", "category", "gender", "colour", "price"})
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
@@ -260,16 +261,22 @@ def open_index(settings: Settings) -> VectorIndex:
 
         cluster = ("shard_number", "replication_factor", "write_consistency_factor")
         params = {k: getattr(q, k) for k in cluster if getattr(q, k) is not None}
-        return QdrantClientIndex(url=q.url, api_key=q.api_key, hnsw_ef=q.hnsw_ef, collection_params=params)
+        return QdrantClientIndex(
+            url=q.url,
+            api_key=q.api_key,
+            hnsw_ef=q.hnsw_ef,
+            filter_links=q.filter_links,
+            collection_params=params,
+        )
     path = str(settings.qdrant_path)
     if q.backend == "edge":
         from catalog.index_edge import EdgeIndex
 
-        return EdgeIndex(None if path == ":memory:" else path, hnsw_ef=q.hnsw_ef)
+        return EdgeIndex(None if path == ":memory:" else path, hnsw_ef=q.hnsw_ef, filter_links=q.filter_links)
     if q.backend == "local":
         from catalog.index_qdrant import QdrantClientIndex
 
         if path == ":memory:":
-            return QdrantClientIndex(":memory:", hnsw_ef=q.hnsw_ef)
-        return QdrantClientIndex(path=path, hnsw_ef=q.hnsw_ef)
+            return QdrantClientIndex(":memory:", hnsw_ef=q.hnsw_ef, filter_links=q.filter_links)
+        return QdrantClientIndex(path=path, hnsw_ef=q.hnsw_ef, filter_links=q.filter_links)
     raise ValueError(f"unknown qdrant backend {q.backend!r}: expected 'edge' or 'local'")

@@ -35,6 +35,13 @@ class QdrantSettings(BaseModel):
     # 128 gave filtered recall@10 0.985 at 100k with real query vectors, 256 gave 0.991
     # (bench/bench_search_scale.py; docs/benchmarks.md) for a few ms more.
     hnsw_ef: int = Field(256, ge=1, description="HNSW search breadth: recall against latency.")
+    # Qdrant builds a small HNSW graph inside every brand, category, gender, colour and price
+    # block big enough to matter. At 1M products on 2 cores that is several extra graphs of the
+    # catalogue's size (hours of build); off, the main graph alone takes ≈ 25 min there and
+    # filtered search leans on the query planner (docs/benchmarks.md has both).
+    filter_links: bool = Field(
+        True, description="HNSW links inside each large filter value's block, for new collections."
+    )
     optimize_min_points: int = Field(
         20_000, description="Embedded store: build HNSW after `clipshoe ingest` from this many points on."
     )

@@ -109,26 +109,43 @@ def test_create_collection_is_idempotent(index: VectorIndex) -> None:
         index.create_collection(COLL, DIM * 2)
 
 
-def test_payload_indexes_created_before_loading(index: VectorIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every payload field is indexed; HNSW filter links only for the fields searches filter by
-    (links for `source` and `product_id` would be whole extra graphs that no query uses)."""
+def created_field_params(index: VectorIndex, monkeypatch: pytest.MonkeyPatch, name: str) -> dict:
+    """Create a collection; the payload index parameters the backend received, by field."""
     if isinstance(index, QdrantClientIndex):
         # Local mode keeps no payload indexes; check the calls a server would receive.
         calls: dict[str, object] = {}
         monkeypatch.setattr(
             index.client, "create_payload_index", lambda c, key, schema, **kw: calls.setdefault(key, schema)
         )
-        index.create_collection(COLL, DIM)
-        params = calls
+        index.create_collection(name, DIM)
         assert {k: v.type.value for k, v in calls.items()} == PAYLOAD_SCHEMA  # type: ignore[attr-defined]
-    else:
-        index.create_collection(COLL, DIM)
-        assert index.indexed_fields(COLL) == PAYLOAD_SCHEMA
-        params = {k: v.params for k, v in index._shard(COLL)[1].info().payload_schema.items()}  # type: ignore[attr-defined]
-    links = {k for k, v in params.items() if v.enable_hnsw}  # type: ignore[attr-defined]
+        return calls
+    index.create_collection(name, DIM)
+    assert index.indexed_fields(name) == PAYLOAD_SCHEMA
+    return {k: v.params for k, v in index._shard(name)[1].info().payload_schema.items()}  # type: ignore[attr-defined]
+
+
+def test_payload_indexes_created_before_loading(index: VectorIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every payload field is indexed; HNSW filter links only for the fields searches filter by
+    (links for `source` and `product_id` would be whole extra graphs that no query uses)."""
+    params = created_field_params(index, monkeypatch, COLL)
+    links = {k for k, v in params.items() if v.enable_hnsw}
     assert links == {"brand", "category", "gender", "colour", "price"}
-    assert params["product_id"].lookup and not params["product_id"].range  # type: ignore[attr-defined]
+    assert params["product_id"].lookup and not params["product_id"].range
     assert index.count(COLL) == 0
+
+
+def test_filter_links_off_indexes_every_field_without_links(
+    index: VectorIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`qdrant.filter_links=false` (very large catalogues): same indexes, no per-block graphs."""
+    index.filter_links = False  # type: ignore[attr-defined]
+    params = created_field_params(index, monkeypatch, COLL)
+    assert not any(v.enable_hnsw for v in params.values())
+    rng = np.random.default_rng(0)
+    index.upsert(COLL, [make_point(1, rng), make_point(2, rng, brand="puma")])
+    hits = index.search(COLL, [VectorQuery("text", [1.0] * DIM)], SearchFilter(brand=("puma",)))
+    assert [h.id for h in hits] == [point_id("test", "2")]
 
 
 def test_missing_collection_raises(index: VectorIndex) -> None:
@@ -496,9 +513,12 @@ def test_open_index_maps_settings_to_one_backend(tmp_path: Path) -> None:
         return Settings(data_dir=tmp_path, qdrant=QdrantSettings(**qdrant))  # type: ignore[arg-type]
 
     with open_index(settings()) as idx:  # type: ignore[attr-defined]
-        assert isinstance(idx, EdgeIndex) and idx.root == tmp_path / "qdrant"
+        assert isinstance(idx, EdgeIndex) and idx.root == tmp_path / "qdrant" and idx.filter_links
     with open_index(settings(backend="local", path=tmp_path / "l")) as idx:  # type: ignore[attr-defined]
         assert isinstance(idx, QdrantClientIndex) and idx.is_local
+    for backend in ("edge", "local"):
+        with open_index(settings(backend=backend, path=":memory:", filter_links=False)) as idx:  # type: ignore[attr-defined]
+            assert not idx.filter_links  # type: ignore[attr-defined]
     for backend in ("edge", "local"):
         with open_index(settings(backend=backend, path=":memory:")) as idx:  # type: ignore[attr-defined]
             idx.create_collection(COLL, DIM)
