@@ -100,23 +100,39 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
+# The synthetic vectors' shape, fitted to `default`'s embeddings of the shared catalogue's
+# val+test photos (1,528): variance along the principal axes falls as (i + 1.5)^-1.6, so the
+# participation ratio is 13 (real 13.3; isotropic noise would be ≈ 220), half the variance lies
+# between (type, colour) clusters (real 0.52), the mean vector has norm 0.28 (real 0.28) and a
+# product's text vector has cosine 0.5 to its photo's (real 0.50). HNSW recall and latency
+# depend on this shape: isotropic vectors, the generator before 2026-12-05, are the worst case
+# for any graph index and no encoder's output looks like them.
+SPECTRUM_ALPHA, SPECTRUM_OFFSET, CLUSTER_SHARE, MEAN_NORM, TEXT_NOISE = 1.6, 1.5, 0.52, 0.28, 1.7
+VECTORS_VERSION = "spectrum-2026-12-05"  # recorded in built.json; a store of other vectors is rebuilt
+
+
 def dense_vectors(
     rows: list[dict], dim: int, nrng: np.random.Generator, batch: int
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(start, image, text) per chunk of rows; clustered by (type, colour), as real embeddings are.
+    """(start, image, text) per chunk of rows, clustered by (type, colour), as real embeddings are.
 
     Deterministic for a seed, so the recall check regenerates what the build stored.
     """
+    axes, _ = np.linalg.qr(nrng.standard_normal((dim, dim)))
+    scale = (np.arange(1, dim + 1) + SPECTRUM_OFFSET) ** (-SPECTRUM_ALPHA / 2)
+    axes = axes * (scale / np.linalg.norm(scale))  # column i scaled by the i-th axis' spread
+    mean = unit(nrng.standard_normal(dim)) * MEAN_NORM
     centres: dict[tuple[str, str], np.ndarray] = {}
     for a in range(0, len(rows), batch):
         keys = [(r["category"], r["colour"]) for r in rows[a : a + batch]]
         for k in keys:
             if k not in centres:
-                centres[k] = unit(nrng.standard_normal(dim))
-        base = np.stack([centres[k] for k in keys])
-        image = unit(base + 0.6 * nrng.standard_normal((len(keys), dim)) / np.sqrt(dim) * 4)
-        text = unit(image + 0.5 * nrng.standard_normal((len(keys), dim)) / np.sqrt(dim) * 4)
-        yield a, image, text
+                centres[k] = nrng.standard_normal(dim)
+        latent = np.sqrt(CLUSTER_SHARE) * np.stack([centres[k] for k in keys])
+        latent += np.sqrt(1 - CLUSTER_SHARE) * nrng.standard_normal((len(keys), dim))
+        photo = mean + latent @ axes.T
+        text = photo + TEXT_NOISE * nrng.standard_normal((len(keys), dim)) @ axes.T
+        yield a, unit(photo), unit(text)
 
 
 def insert_rows(rt: Runtime, rows: list[dict]) -> None:
@@ -153,7 +169,13 @@ def build(rt: Runtime, n: int, seed: int, batch: int = 2000) -> dict[str, float]
     t0 = time.perf_counter()
     rt.index.optimize(name)
     t_optimize = time.perf_counter() - t0
-    return {"sql_s": round(t_sql, 1), "upsert_s": round(t_upsert, 1), "optimize_s": round(t_optimize, 1)}
+    return {
+        "sql_s": round(t_sql, 1),
+        "upsert_s": round(t_upsert, 1),
+        "optimize_s": round(t_optimize, 1),
+        "vectors": VECTORS_VERSION,
+        "filter_links": rt.settings.qdrant.filter_links,
+    }
 
 
 def random_filter(rng: random.Random) -> SearchFilter:
@@ -235,7 +257,14 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--explain", action="store_true", help="also explain each hit, as the web page asks")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--no-filter-links",
+        action="store_true",
+        help="build without HNSW links inside filter blocks (CLIPSHOE_QDRANT__FILTER_LINKS=false)",
+    )
     args = ap.parse_args()
+    if args.no_filter_links:
+        os.environ["CLIPSHOE_QDRANT__FILTER_LINKS"] = "false"
     data = args.data or Path(f"var/bench/search-{args.n}")
     os.environ["CLIPSHOE_ENCODER__MODEL"] = args.model
     rss = {"start": rss_mb()}
@@ -245,6 +274,8 @@ def main() -> None:
     migrate(rt.settings)  # also brings a store built by an older version up to date
     if marker.is_file():
         built = json.loads(marker.read_text())
+        if built.get("vectors") != VECTORS_VERSION:
+            sys.exit(f"{data} holds vectors of another generator: remove the folder to rebuild it")
         with rt.sessions() as s:
             empty = s.scalar(select(func.count()).select_from(Product)) == 0
         if empty:  # the SQL file was removed (e.g. after a schema change): the rows come back alone
