@@ -36,6 +36,9 @@ class TrainConfig:
     lr: float = 1e-3  # heads and logit_scale
     tower_lr: float = 1e-4  # unfrozen tower parts
     weight_decay: float = 0.05
+    # False: no decay on logit_scale, biases and norm gains (CLIP's and open_clip's practice; decay
+    # pulls the log-temperature towards 0). True keeps the rule older checkpoints were trained with.
+    decay_all: bool = True
     warmup_steps: int = 20
     title_weight: float = 2.0  # sampling weight of a product's title captions vs the others
     multi_positive: bool = True  # attribute captions count every matching product as positive

@@ -47,13 +47,14 @@ class TrainingModel:
         towers = [p for k, p in named.items() if k.startswith(("image_tower.", "text_tower."))]
         heads = [p for k, p in named.items() if not k.startswith(("image_tower.", "text_tower."))]
         heads = [p for p in heads if p.requires_grad]
-        decay = config.weight_decay
-        self.optimizer = torch.optim.AdamW(
-            [
-                {"params": heads, "lr": config.lr, "weight_decay": decay},
-                {"params": towers, "lr": config.tower_lr, "weight_decay": decay},
-            ]
-        )
+        groups = []
+        for params, lr in ((heads, config.lr), (towers, config.tower_lr)):
+            for exempt in (False, True):
+                part = [p for p in params if (not config.decay_all and p.ndim < 2) == exempt]
+                decay = 0.0 if exempt else config.weight_decay
+                if part:
+                    groups.append({"params": part, "lr": lr, "weight_decay": decay})
+        self.optimizer = torch.optim.AdamW(groups)
         self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self.train_acts = torch.empty(0)
         self.val_acts = torch.empty(0)
@@ -121,7 +122,8 @@ class TrainingModel:
         payload = torch.load(path, weights_only=False)
         # How long to run and on what hardware may change on resume; the recipe may not.
         free = ("max_steps", "device", "threads", "amp")
-        saved = {k: v for k, v in payload.pop("config").items() if k not in free}
+        recorded = TrainConfig.from_dict(payload.pop("config")).to_dict()  # fields added later: defaults
+        saved = {k: v for k, v in recorded.items() if k not in free}
         if saved != {k: v for k, v in self.config.to_dict().items() if k not in free}:
             raise ValueError(f"{path} was written by a different recipe; start afresh or match it")
         self.load_trainable_state(payload.pop("params"))

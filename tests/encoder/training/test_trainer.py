@@ -10,6 +10,7 @@ import torch
 
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
+from encoder.training.setup import TrainingModel, tower_config
 from encoder.training.trainer import (
     contrastive_loss,
     image_pair_loss,
@@ -71,6 +72,23 @@ def test_photo_pair_loss_pulls_same_type_and_colour_together() -> None:
     assert image_pair_loss(together, scale, same) < image_pair_loss(apart, scale, same)
     # rows without a positive (3 of 4 here would be none): only the first two count
     assert torch.isfinite(image_pair_loss(apart, scale, same))
+
+
+def test_decay_all_false_spares_temperature_biases_and_norms(tmp_path: Path) -> None:
+    encoder = TowerEncoder(tower_config(tiny(tmp_path)), device="cpu").ensure_loaded()
+    assert isinstance(encoder, TowerEncoder)
+
+    def decay_of(model: TrainingModel) -> dict[int, float]:
+        return {id(p): g["weight_decay"] for g in model.optimizer.param_groups for p in g["params"]}
+
+    everything = decay_of(TrainingModel(tiny(tmp_path, weight_decay=0.05), encoder))
+    assert set(everything.values()) == {0.05}  # the rule older checkpoints were trained with
+    spared = decay_of(TrainingModel(tiny(tmp_path, weight_decay=0.05, decay_all=False), encoder))
+    assert spared.keys() == everything.keys()
+    params = {id(p): p for _, p in encoder.named_trainable_parameters()}
+    assert spared[id(encoder.logit_scale)] == 0.0 and spared[id(encoder.image_head.weight)] == 0.05
+    assert all((spared[k] == 0.0) == (params[k].ndim < 2) for k in spared)
+    assert sum(params[k].ndim < 2 for k in spared) > 1  # biases and norm gains of unfrozen layers
 
 
 @pytest.fixture(scope="module")
