@@ -108,7 +108,7 @@ def unit(x: np.ndarray) -> np.ndarray:
 # depend on this shape: isotropic vectors, the generator before 2026-12-05, are the worst case
 # for any graph index and no encoder's output looks like them.
 SPECTRUM_ALPHA, SPECTRUM_OFFSET, CLUSTER_SHARE, MEAN_NORM, TEXT_NOISE = 1.6, 1.5, 0.52, 0.28, 1.7
-VECTORS_VERSION = "spectrum-2026-12-05"  # recorded in built.json; a store of other vectors is rebuilt
+VECTORS_VERSION = "spectrum-2026-12-05"  # recorded in built.json; a store of other vectors is refused
 
 
 def dense_vectors(
