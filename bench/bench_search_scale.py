@@ -274,8 +274,9 @@ def main() -> None:
     migrate(rt.settings)  # also brings a store built by an older version up to date
     if marker.is_file():
         built = json.loads(marker.read_text())
-        if built.get("vectors") != VECTORS_VERSION:
-            sys.exit(f"{data} holds vectors of another generator: remove the folder to rebuild it")
+        asked = {"vectors": VECTORS_VERSION, "filter_links": rt.settings.qdrant.filter_links}
+        if {k: built.get(k) for k in asked} != asked:  # the figures would be for another store
+            sys.exit(f"{data} was built as {built}, not {asked}: remove the folder or pass --data")
         with rt.sessions() as s:
             empty = s.scalar(select(func.count()).select_from(Product)) == 0
         if empty:  # the SQL file was removed (e.g. after a schema change): the rows come back alone
