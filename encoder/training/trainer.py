@@ -3,7 +3,8 @@
 Symmetric InfoNCE with CLIP's learnable temperature. Each step takes a batch of products, one
 sampled caption and one cached view each; attribute captions ("black heels for women") count
 every in-batch product with those attributes as a positive, so identical captions are not
-pushed apart. Validation (val split, gallery = val photos) runs every epoch; the best val
+pushed apart (``same_text_positive`` extends that to any caption two products share, titles
+included). Validation (val split, gallery = val photos) runs every epoch; the best val
 mrr@10 is kept and training stops after ``patience`` epochs without a gain. State is saved at
 each epoch end, and every random draw is seeded by (seed, epoch), so ``resume`` continues
 exactly where an uninterrupted run would be.
@@ -72,9 +73,19 @@ def same_attributes(rows: list[dict], keys: tuple[str, ...] = ("category", "colo
     )
 
 
-def positives_for(captions: list[dict], rows: list[dict], multi: bool) -> torch.Tensor:
+def positives_for(
+    captions: list[dict], rows: list[dict], multi: bool, same_text: bool = False
+) -> torch.Tensor:
+    """``[i, j]``: caption i (of product i) describes product j; the diagonal always."""
     n = len(rows)
     mask = torch.eye(n, dtype=torch.bool)
+    if same_text:
+        texts = [{c["text"].casefold() for c in row["captions"]} for row in rows]
+        for i, caption in enumerate(captions):
+            text = caption["text"].casefold()
+            for j in range(n):
+                if text in texts[j]:
+                    mask[i, j] = True
     if multi:
         for i, caption in enumerate(captions):
             match = caption.get("match") or {}
@@ -158,7 +169,9 @@ def train(
             with model.autocast():
                 image = model.image_embed(acts)
                 text = model.text_embed([c["text"] for c in captions])
-                positives = positives_for(captions, batch_rows, config.multi_positive).to(image.device)
+                positives = positives_for(
+                    captions, batch_rows, config.multi_positive, config.same_text_positive
+                ).to(image.device)
                 loss = contrastive_loss(image.float(), text.float(), model.encoder.logit_scale, positives)
                 if config.image_loss_weight:
                     same = same_attributes(batch_rows).to(image.device)

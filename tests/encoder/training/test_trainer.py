@@ -52,6 +52,19 @@ def test_multi_positive_loss_treats_matching_captions_as_positives() -> None:
     assert contrastive_loss(features, features, torch.tensor(3.0), mask) > 0
 
 
+def test_same_text_positive_counts_products_that_share_a_caption() -> None:
+    title = {"text": "Catwalk Women Black Heels", "match": {}}
+    rows = [
+        {"captions": [title, {"text": "a photo of Catwalk Women Black Heels", "match": {}}]},
+        {"captions": [{"text": "catwalk women black heels", "match": {}}]},  # same title, other case
+        {"captions": [{"text": "Catwalk Women Red Heels", "match": {}}]},
+    ]
+    captions = [title, rows[1]["captions"][0], rows[2]["captions"][0]]
+    assert positives_for(captions, rows, multi=True).tolist() == torch.eye(3, dtype=torch.bool).tolist()
+    mask = positives_for(captions, rows, multi=True, same_text=True)
+    assert mask.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+
+
 def test_photo_pair_loss_pulls_same_type_and_colour_together() -> None:
     rows = [
         {"category": "heels", "colour": "black"},
