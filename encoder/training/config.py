@@ -43,8 +43,9 @@ class TrainConfig:
     title_weight: float = 2.0  # sampling weight of a product's title captions vs the others
     multi_positive: bool = True  # attribute captions count every matching product as positive
     # A caption also counts every in-batch product that has the same caption text (case-folded) as
-    # a positive: a third of the training titles ("catwalk women black heels") belong to several
-    # products, which plain InfoNCE pushes apart. False: the rule older checkpoints were trained with.
+    # a positive: a third of the training products share their title with another ("catwalk women
+    # black heels" × 34), and plain InfoNCE pushes those apart. False: the rule older checkpoints
+    # were trained with.
     same_text_positive: bool = False
     image_loss_weight: float = 0.0  # photo↔photo loss (same type + colour attract); 0: off
     patience: int = 3  # epochs without a better val mrr@10 before stopping
