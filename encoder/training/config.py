@@ -47,6 +47,9 @@ class TrainConfig:
     # black heels" × 34), and plain InfoNCE pushes those apart. False: the rule older checkpoints
     # were trained with.
     same_text_positive: bool = False
+    # Share of each batch filled with products sorted by type, colour and gender, so their
+    # in-batch negatives differ only in brand and detail (batches.py); 0: plain shuffled batches.
+    hard_batch_share: float = 0.0
     image_loss_weight: float = 0.0  # photo↔photo loss (same type + colour attract); 0: off
     patience: int = 3  # epochs without a better val mrr@10 before stopping
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for smoke tests)

@@ -1,13 +1,13 @@
 """Contrastive fine-tuning of `TowerEncoder` on a dataset manifest (see `dataset.py`).
 
-Symmetric InfoNCE with CLIP's learnable temperature. Each step takes a batch of products, one
-sampled caption and one cached view each; attribute captions ("black heels for women") count
-every in-batch product with those attributes as a positive, so identical captions are not
-pushed apart (``same_text_positive`` extends that to any caption two products share, titles
-included). Validation (val split, gallery = val photos) runs every epoch; the best val
-mrr@10 is kept and training stops after ``patience`` epochs without a gain. State is saved at
-each epoch end, and every random draw is seeded by (seed, epoch), so ``resume`` continues
-exactly where an uninterrupted run would be.
+Symmetric InfoNCE with CLIP's learnable temperature. Each step takes a batch of products
+(``batches.py`` decides which share one), one sampled caption and one cached view each;
+attribute captions ("black heels for women") count every in-batch product with those
+attributes as a positive, so identical captions are not pushed apart (``same_text_positive``
+extends that to any caption two products share, titles included). Validation (val split,
+gallery = val photos) runs every epoch; the best val mrr@10 is kept and training stops after
+``patience`` epochs without a gain. State is saved at each epoch end, and every random draw
+is seeded by (seed, epoch), so ``resume`` continues exactly where an uninterrupted run would be.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from encoder.training.batches import epoch_batches
 from encoder.training.config import TrainConfig
 from encoder.training.dataset import read_manifest
 from encoder.training.metrics import rank, retrieval_metrics
@@ -152,14 +153,11 @@ def train(
             break
         rng = random.Random(f"{config.seed}:{epoch}")
         torch.manual_seed(config.seed * 1000 + epoch)  # dropout: same stream on resume
-        order = list(range(len(train_rows)))
-        rng.shuffle(order)
+        batches = epoch_batches(train_rows, rng, config.batch_size, config.hard_batch_share)
         model.train()
-        micro = config.batch_size
-        bar = tqdm(range(0, len(order), micro), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch")
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch")
         losses = []
-        for n_micro, start in enumerate(bar):
-            idx = order[start : start + micro]
+        for n_micro, idx in enumerate(bar):
             if len(idx) < 2:
                 continue
             batch_rows = [train_rows[i] for i in idx]
@@ -179,7 +177,7 @@ def train(
                     loss = loss + config.image_loss_weight * pair
             (loss / config.accumulate).backward()
             losses.append(loss.item())
-            if (n_micro + 1) % config.accumulate == 0 or start + micro >= len(order):
+            if (n_micro + 1) % config.accumulate == 0 or n_micro + 1 == len(batches):
                 model.step(_lr_factor(state["step"], schedule_steps, config.warmup_steps))
                 state["step"] += 1
             bar.set_postfix(loss=f"{loss.item():.3f}", scale=f"{model.encoder.logit_scale.exp().item():.1f}")
