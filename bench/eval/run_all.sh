@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce every figure in docs/evaluation.md: query sets from the fixed test split, every
-# model × mode × query set, the query-side prompt templates, and the raw-feature photo baseline.
+# model × mode × query set, the query-side prompt templates, the raw-feature photo baseline and
+# the attribute-oracle ceilings of the targets.
 #
 #   bench/eval/run_all.sh                 # base, plus default once its checkpoint exists
 #   MODELS="base hf:/path/to/clip" bench/eval/run_all.sh
@@ -41,3 +42,6 @@ clipshoe eval --catalog "$Q/styles.csv" "${text_sets[@]}" "${model_args[@]}" --m
 # 3. Photo → photo with the raw ImageNet features (no head, exact search).
 python bench/eval/raw_features.py --catalog "$Q/styles.csv" --queries "$Q/photos.jsonl" \
   --json "$OUT/raw_features.json"
+
+# 4. What the targets ask: attribute-oracle and perfect-ranking scores on the same split.
+python bench/eval/ceilings.py --catalog "$DATA/styles.csv" --split test > "$OUT/ceilings.json"
