@@ -92,7 +92,9 @@ def write_checkpoint(folder: str | Path, config: TowerConfig, state: dict[str, t
     folder.mkdir(parents=True, exist_ok=True)
     # safetensors refuses shared or non-contiguous storage; CPU copies keep the file portable
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt", "family": FAMILY})
+    # One metadata key: safetensors writes the metadata map in a per-process random order, so
+    # two keys made retrained files differ in header bytes (the family is in config.json).
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
     (folder / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
     return folder
 
