@@ -6,8 +6,8 @@ Title → photo: an oracle that knows some of each product's attributes (say typ
 gender) but nothing finer ranks every product sharing the query product's attributes first, in
 random order. Its expected mrr@10 and acc@10 show how much of a target that knowledge alone
 reaches, and so what else the photo must reveal (the brand, usually). Photo → same type and
-colour: a perfect ranking scores p@10 = mean(min(10, |relevant|) / 10), not 1, because many
-groups have fewer than ten other photos. Uses the query sets exactly as `clipshoe eval
+colour: a perfect ranking (scored by the eval's own `query_metrics`) gets p@10 below 1, because
+many groups have fewer than ten other photos. Uses the query sets exactly as `clipshoe eval
 build-queries` writes them; prints JSON.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import typer
 
+from encoder.evaluation.metrics import query_metrics
 from encoder.evaluation.queries import photo_queries, split_records, title_queries
 
 ORACLES = {
@@ -39,7 +40,6 @@ def expected_hits(k: int, m: int, cutoff: int = 10) -> tuple[float, float]:
 
 def main(catalog: Path = typer.Option(..., exists=True), split: str = "test") -> None:
     records = split_records(catalog, split)  # type: ignore[arg-type]
-    by_id = {r.source_id: r for r in records}
     titles = title_queries(records)
     out: dict[str, dict[str, float]] = {}
     for name, keys in ORACLES.items():
@@ -53,9 +53,9 @@ def main(catalog: Path = typer.Option(..., exists=True), split: str = "test") ->
             rr, hit = rr + e_rr, hit + e_hit
         out[f"titles, {name} oracle"] = {"mrr@10": rr / len(titles), "acc@10": hit / len(titles)}
     photos = photo_queries(records)
-    perfect = sum(min(10, len(q.relevant)) / 10 for q in photos) / len(photos)
-    out["photos, perfect ranking"] = {"p@10": perfect}
-    counts = {"products": len(by_id), "title queries": len(titles), "photo queries": len(photos)}
+    perfect = [query_metrics(q.relevant, q.relevant, q.exclude)["p@10"] for q in photos]
+    out["photos, perfect ranking"] = {"p@10": sum(perfect) / len(photos)}
+    counts = {"products": len(records), "title queries": len(titles), "photo queries": len(photos)}
     print(json.dumps({"split": split, **counts, "ceilings": out}, indent=2))
 
 
