@@ -50,7 +50,16 @@ class TrainConfig:
     # Share of each batch filled with products sorted by type, colour and gender, so their
     # in-batch negatives differ only in brand and detail (batches.py); 0: plain shuffled batches.
     hard_batch_share: float = 0.0
+    # Starting exp(logit_scale); 0: CLIP's 1/0.07 ≈ 14.3. The scale is learned, but slowly (≈ 14 → 17
+    # over a 16-epoch run here), and a higher one weights the hardest in-batch negatives more.
+    init_scale: float = 0.0
     image_loss_weight: float = 0.0  # photo↔photo loss (same type + colour attract); 0: off
+    # Auxiliary brand classifier on the photo embedding (training only; not in the checkpoint).
+    # Titles name the brand, and ranking by brand is what title → photo lacks beyond type,
+    # colour and gender (bench/eval/ceilings.py). Brands with fewer than `brand_min_products`
+    # training products are not classified. 0: off.
+    brand_loss_weight: float = 0.0
+    brand_min_products: int = 5
     patience: int = 3  # epochs without a better val mrr@10 before stopping
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for smoke tests)
     device: str = "auto"

@@ -8,6 +8,8 @@ the unfrozen text layers switch to train mode, for their dropout.
 from __future__ import annotations
 
 import contextlib
+import math
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +35,13 @@ def tower_config(config: TrainConfig) -> TowerConfig:
 class TrainingModel:
     """The encoder being trained plus the run's cached image trunks and optimiser."""
 
-    def __init__(self, config: TrainConfig, encoder: TowerEncoder) -> None:
+    def __init__(self, config: TrainConfig, encoder: TowerEncoder, brands: list[str] | None = None) -> None:
         self.config, self.encoder = config, encoder
+        # Training-only brand classifier (config.brand_loss_weight): a linear layer over the unit
+        # photo embedding; its class list is the run's brands, fixed before the optimiser exists.
+        self.brands = sorted(brands or [])
+        self.brand_index = {brand: i for i, brand in enumerate(self.brands)}
+        self.brand_head = nn.Linear(config.dim, len(self.brands)).to(encoder.device) if self.brands else None
         lit = config.mode == "lit"
         n_blocks = 0 if lit else config.image_unfreeze_blocks
         self.image_top = unfreeze_image_top(encoder.image_tower, n_blocks)
@@ -47,6 +54,8 @@ class TrainingModel:
         towers = [p for k, p in named.items() if k.startswith(("image_tower.", "text_tower."))]
         heads = [p for k, p in named.items() if not k.startswith(("image_tower.", "text_tower."))]
         heads = [p for p in heads if p.requires_grad]
+        if self.brand_head is not None:
+            heads += list(self.brand_head.parameters())
         groups = []
         for params, lr in ((heads, config.lr), (towers, config.tower_lr)):
             for exempt in (False, True):
@@ -70,6 +79,15 @@ class TrainingModel:
     # -- forward ----------------------------------------------------------------------
     def image_embed(self, acts: torch.Tensor) -> torch.Tensor:
         return self.encoder.image_head(self.image_top(acts.to(self.encoder.device, torch.float32)))
+
+    def brand_logits(self, image: torch.Tensor) -> torch.Tensor:
+        assert self.brand_head is not None
+        return self.brand_head(nn.functional.normalize(image, dim=-1))
+
+    def brand_labels(self, rows: list[dict]) -> torch.Tensor:
+        """Class per row; -1 (ignored by the loss) for brands too rare to classify."""
+        labels = [self.brand_index.get(row.get("brand") or "", -1) for row in rows]
+        return torch.tensor(labels, device=self.encoder.device)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.config.amp and self.encoder.device.type == "cuda":
@@ -114,6 +132,8 @@ class TrainingModel:
             "optimizer": self.optimizer.state_dict(),
             "config": self.config.to_dict(),
         }
+        if self.brand_head is not None:
+            payload["brand_head"] = self.brand_head.state_dict()
         tmp = path.with_suffix(".tmp")
         torch.save(payload, tmp)
         tmp.replace(path)  # a run killed mid-write keeps the previous state
@@ -127,15 +147,30 @@ class TrainingModel:
         if saved != {k: v for k, v in self.config.to_dict().items() if k not in free}:
             raise ValueError(f"{path} was written by a different recipe; start afresh or match it")
         self.load_trainable_state(payload.pop("params"))
+        if self.brand_head is not None:
+            self.brand_head.load_state_dict(payload.pop("brand_head"))
         self.optimizer.load_state_dict(payload.pop("optimizer"))
         return payload
+
+
+def classified_brands(config: TrainConfig, train_rows: list[dict]) -> list[str]:
+    """Brands the auxiliary classifier learns: none when its loss is off."""
+    if not config.brand_loss_weight:
+        return []
+    counts = Counter(row.get("brand") for row in train_rows if row.get("brand"))
+    return sorted(brand for brand, n in counts.items() if n >= config.brand_min_products)
 
 
 def build_model(config: TrainConfig, train_rows: list[dict], val_rows: list[dict]) -> TrainingModel:
     """Encoder, unfrozen parts and the cached trunk activations of both splits."""
     encoder = TowerEncoder(tower_config(config), device=config.device).ensure_loaded()
     assert isinstance(encoder, TowerEncoder)
-    model = TrainingModel(config, encoder)
+    if config.init_scale < 0:
+        raise ValueError(f"init_scale must be positive (0: CLIP's 1/0.07), got {config.init_scale}")
+    if config.init_scale:
+        with torch.no_grad():
+            encoder.logit_scale.fill_(math.log(config.init_scale))
+    model = TrainingModel(config, encoder, classified_brands(config, train_rows))
     n_blocks = model.image_top.n_blocks
     cache = Path(config.cache_dir)
     model.train_acts = cached_trunk(

@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
+from encoder.checkpoint import WEIGHTS_FILE
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
-from encoder.training.setup import TrainingModel, tower_config
+from encoder.training.dataset import read_manifest
+from encoder.training.setup import TrainingModel, classified_brands, tower_config
 from encoder.training.trainer import (
     contrastive_loss,
     image_pair_loss,
@@ -146,3 +149,38 @@ def test_resume_continues_to_the_same_model(
     b = TowerEncoder.load(tmp_path / "out", device="cpu").encode_texts(TEXTS)
     # same weights up to float summation order across runs (measured ≤ 2e-5)
     np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_brand_classifier_is_trained_and_resumed_but_not_shipped(
+    sample_dataset: Path, trained: tuple[dict, Path], tmp_path: Path
+) -> None:
+    rows = [r for r in read_manifest(sample_dataset) if r["split"] == "train"]
+    config = tiny(trained[1], brand_loss_weight=1.0, epochs=2, run_dir=str(tmp_path / "run"))
+    assert classified_brands(config.replace(brand_loss_weight=0.0), rows) == []
+    brands = classified_brands(config, rows)
+    assert brands and all(sum(r["brand"] == b for r in rows) >= config.brand_min_products for b in brands)
+    assert classified_brands(config.replace(brand_min_products=10_000), rows) == []
+
+    whole = train(config, sample_dataset, tmp_path / "whole")
+    assert "brand_head" in torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    shipped = load_file(tmp_path / "whole" / WEIGHTS_FILE)
+    assert shipped.keys() == load_file(trained[1] / "out" / WEIGHTS_FILE).keys()  # no classifier
+
+    # interrupted after one epoch and resumed: the classifier's state comes back with the rest
+    steps = whole["steps"] // 2
+    again = config.replace(run_dir=str(tmp_path / "again"))
+    train(again.replace(max_steps=steps), sample_dataset, tmp_path / "half")
+    resumed = train(again, sample_dataset, tmp_path / "resumed", resume=True)
+    assert resumed["steps"] == whole["steps"]
+    for key, value in load_file(tmp_path / "resumed" / WEIGHTS_FILE).items():
+        torch.testing.assert_close(value, shipped[key], atol=1e-3, rtol=0, msg=key)
+
+
+def test_init_scale_sets_the_starting_temperature(sample_dataset: Path, trained: tuple[dict, Path]) -> None:
+    tmp = trained[1]
+    config = tiny(tmp, init_scale=40.0, max_steps=1, run_dir=str(tmp / "scaled"))
+    train(config, sample_dataset, tmp / "scaled_out")
+    scale = TowerEncoder.load(tmp / "scaled_out", device="cpu").logit_scale.exp().item()
+    assert scale == pytest.approx(40.0, rel=0.01)  # one step moves log(scale) by about lr
+    with pytest.raises(ValueError, match="init_scale"):
+        train(config.replace(init_scale=-1.0), sample_dataset, tmp / "never")
