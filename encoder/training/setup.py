@@ -163,10 +163,10 @@ def classified_brands(config: TrainConfig, train_rows: list[dict]) -> list[str]:
 
 def build_model(config: TrainConfig, train_rows: list[dict], val_rows: list[dict]) -> TrainingModel:
     """Encoder, unfrozen parts and the cached trunk activations of both splits."""
-    encoder = TowerEncoder(tower_config(config), device=config.device).ensure_loaded()
-    assert isinstance(encoder, TowerEncoder)
     if config.init_scale < 0:
         raise ValueError(f"init_scale must be positive (0: CLIP's 1/0.07), got {config.init_scale}")
+    encoder = TowerEncoder(tower_config(config), device=config.device).ensure_loaded()
+    assert isinstance(encoder, TowerEncoder)
     if config.init_scale:
         with torch.no_grad():
             encoder.logit_scale.fill_(math.log(config.init_scale))

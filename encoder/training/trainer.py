@@ -4,10 +4,12 @@ Symmetric InfoNCE with CLIP's learnable temperature. Each step takes a batch of 
 (``batches.py`` decides which share one), one sampled caption and one cached view each;
 attribute captions ("black heels for women") count every in-batch product with those
 attributes as a positive, so identical captions are not pushed apart (``same_text_positive``
-extends that to any caption two products share, titles included). Validation (val split,
-gallery = val photos) runs every epoch; the best val mrr@10 is kept and training stops after
-``patience`` epochs without a gain. State is saved at each epoch end, and every random draw
-is seeded by (seed, epoch), so ``resume`` continues exactly where an uninterrupted run would be.
+extends that to any caption two products share, titles included). Optional extra terms: a
+photo ↔ photo loss (same type and colour attract) and a brand classifier on the photo
+embedding (training only). Validation (val split, gallery = val photos) runs every epoch; the
+best val mrr@10 is kept and training stops after ``patience`` epochs without a gain. State is
+saved at each epoch end, and every random draw is seeded by (seed, epoch), so ``resume``
+continues exactly where an uninterrupted run would be.
 """
 
 from __future__ import annotations
