@@ -39,9 +39,8 @@ class TrainingModel:
         self.config, self.encoder = config, encoder
         # Training-only brand classifier (config.brand_loss_weight): a linear layer over the unit
         # photo embedding; its class list is the run's brands, fixed before the optimiser exists.
-        self.brands = sorted(brands or [])
-        self.brand_index = {brand: i for i, brand in enumerate(self.brands)}
-        self.brand_head = nn.Linear(config.dim, len(self.brands)).to(encoder.device) if self.brands else None
+        self.brand_index = {brand: i for i, brand in enumerate(brands or [])}
+        self.brand_head = nn.Linear(config.dim, len(self.brand_index)).to(encoder.device) if brands else None
         lit = config.mode == "lit"
         n_blocks = 0 if lit else config.image_unfreeze_blocks
         self.image_top = unfreeze_image_top(encoder.image_tower, n_blocks)
@@ -80,14 +79,15 @@ class TrainingModel:
     def image_embed(self, acts: torch.Tensor) -> torch.Tensor:
         return self.encoder.image_head(self.image_top(acts.to(self.encoder.device, torch.float32)))
 
-    def brand_logits(self, image: torch.Tensor) -> torch.Tensor:
-        assert self.brand_head is not None
-        return self.brand_head(nn.functional.normalize(image, dim=-1))
-
-    def brand_labels(self, rows: list[dict]) -> torch.Tensor:
-        """Class per row; -1 (ignored by the loss) for brands too rare to classify."""
-        labels = [self.brand_index.get(row.get("brand") or "", -1) for row in rows]
-        return torch.tensor(labels, device=self.encoder.device)
+    def brand_loss(self, image: torch.Tensor, rows: list[dict]) -> torch.Tensor | None:
+        """The auxiliary brand term; None when it is off or no row's brand is classified."""
+        if self.brand_head is None:
+            return None
+        labels = [self.brand_index.get(row.get("brand") or "", -1) for row in rows]  # -1: too rare
+        if max(labels) < 0:
+            return None  # cross-entropy over only ignored labels is NaN
+        logits = self.brand_head(nn.functional.normalize(image, dim=-1))
+        return nn.functional.cross_entropy(logits, torch.tensor(labels, device=image.device), ignore_index=-1)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.config.amp and self.encoder.device.type == "cuda":

@@ -177,9 +177,8 @@ def train(
                     same = same_attributes(batch_rows).to(image.device)
                     pair = image_pair_loss(image.float(), model.encoder.logit_scale, same)
                     loss = loss + config.image_loss_weight * pair
-                labels = model.brand_labels(batch_rows) if model.brand_head is not None else None
-                if labels is not None and (labels >= 0).any():  # all ignored would give NaN
-                    brand = F.cross_entropy(model.brand_logits(image.float()), labels, ignore_index=-1)
+                brand = model.brand_loss(image.float(), batch_rows)
+                if brand is not None:
                     loss = loss + config.brand_loss_weight * brand
             (loss / config.accumulate).backward()
             losses.append(loss.item())
