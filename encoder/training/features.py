@@ -55,6 +55,23 @@ def unfreeze_image_top(tower: nn.Module, n_blocks: int) -> ImageTop:
     return top
 
 
+def add_drop_path(tower: nn.Module, n_blocks: int, rate: float) -> list[nn.Module]:
+    """Stochastic depth on the last ``n_blocks`` residual blocks; returns the modules added.
+
+    timm's rule: block i of N drops its residual branch with probability rate × i / N. The
+    modules hold no parameters, so checkpoints are unchanged; in eval mode they are identities.
+    """
+    from timm.layers import DropPath
+
+    blocks = flat_blocks(tower)
+    added: list[nn.Module] = []
+    for i, block in enumerate(blocks):
+        if rate > 0 and i >= len(blocks) - n_blocks and getattr(block, "has_skip", False):
+            block.drop_path = DropPath(rate * i / len(blocks))
+            added.append(block.drop_path)
+    return added
+
+
 @torch.inference_mode()
 def trunk_features(tower: nn.Module, pixels: torch.Tensor, n_blocks: int) -> torch.Tensor:
     """Activations just before the first unfrozen block (pooled features when none is)."""

@@ -2,7 +2,8 @@
 
 Kept apart from the loop in `trainer.py` so the loop reads as the recipe. Frozen BatchNorm
 and every frozen module stay in eval mode (their statistics must not drift unsaved); only
-the unfrozen text layers switch to train mode, for their dropout.
+the unfrozen text layers (for their dropout) and the image top's optional regularisers
+(stochastic depth, dropout before the head) switch to train mode.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import nn
 from encoder.checkpoint import TowerConfig
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
-from encoder.training.features import cached_trunk, unfreeze_image_top
+from encoder.training.features import add_drop_path, cached_trunk, unfreeze_image_top
 from encoder.training.text_cache import TextCache
 
 
@@ -44,6 +45,10 @@ class TrainingModel:
         lit = config.mode == "lit"
         n_blocks = 0 if lit else config.image_unfreeze_blocks
         self.image_top = unfreeze_image_top(encoder.image_tower, n_blocks)
+        # Training-only regularisers (config.image_drop_path, image_dropout): in train mode only.
+        self.regularisers = add_drop_path(encoder.image_tower, n_blocks, config.image_drop_path)
+        self.image_dropout = nn.Dropout(config.image_dropout)
+        self.regularisers.append(self.image_dropout)
         encoder.image_head.requires_grad_(not lit)
         layers = encoder.text_tower[0].auto_model.encoder.layer
         self.text_layers = list(layers)[len(layers) - config.text_unfreeze_layers :]
@@ -77,7 +82,8 @@ class TrainingModel:
 
     # -- forward ----------------------------------------------------------------------
     def image_embed(self, acts: torch.Tensor) -> torch.Tensor:
-        return self.encoder.image_head(self.image_top(acts.to(self.encoder.device, torch.float32)))
+        pooled = self.image_top(acts.to(self.encoder.device, torch.float32))
+        return self.encoder.image_head(self.image_dropout(pooled))
 
     def brand_loss(self, image: torch.Tensor, rows: list[dict]) -> torch.Tensor | None:
         """The auxiliary brand term; None when it is off or no row's brand is classified."""
@@ -101,11 +107,11 @@ class TrainingModel:
     def train(self) -> None:
         for module in self.modules():
             module.eval()
-        for layer in self.text_layers:
-            layer.train()
+        for module in [*self.text_layers, *self.regularisers]:
+            module.train()
 
     def eval(self) -> None:
-        for module in self.modules():
+        for module in [*self.modules(), *self.regularisers]:
             module.eval()
 
     def step(self, lr_factor: float) -> None:

@@ -13,6 +13,7 @@ from encoder.checkpoint import WEIGHTS_FILE
 from encoder.dual import TowerEncoder
 from encoder.training.config import TrainConfig
 from encoder.training.dataset import read_manifest
+from encoder.training.features import flat_blocks, trunk_features
 from encoder.training.setup import TrainingModel, classified_brands, tower_config
 from encoder.training.trainer import (
     contrastive_loss,
@@ -184,3 +185,28 @@ def test_init_scale_sets_the_starting_temperature(sample_dataset: Path, trained:
     assert scale == pytest.approx(40.0, rel=0.01)  # one step moves log(scale) by about lr
     with pytest.raises(ValueError, match="init_scale"):
         train(config.replace(init_scale=-1.0), sample_dataset, tmp / "never")
+
+
+def test_image_regularisers_act_in_training_only(tmp_path: Path) -> None:
+    plain_config = tiny(tmp_path, image_unfreeze_blocks=3)
+    encoder = TowerEncoder(tower_config(plain_config), device="cpu").ensure_loaded()
+    assert isinstance(encoder, TowerEncoder)
+    acts = trunk_features(encoder.image_tower, torch.randn(8, 3, 48, 48), n_blocks=3)
+    plain = TrainingModel(plain_config, encoder)
+    plain.eval()
+    with torch.no_grad():
+        reference = plain.image_embed(acts)
+    keys = plain.trainable_state().keys()
+
+    config = plain_config.replace(image_drop_path=0.5, image_dropout=0.5)
+    model = TrainingModel(config, encoder)
+    # stochastic depth on the unfrozen residual blocks only (of the last three, blocks 13 and 14)
+    rates = [block.drop_path.drop_prob for block in flat_blocks(encoder.image_tower)[-3:] if block.has_skip]
+    assert rates == [pytest.approx(0.5 * 13 / 16), pytest.approx(0.5 * 14 / 16)]
+    assert model.trainable_state().keys() == keys  # nothing new to save: checkpoints are unchanged
+    with torch.no_grad():
+        model.eval()
+        torch.testing.assert_close(model.image_embed(acts), reference)  # inference as before
+        model.train()
+        first, second = model.image_embed(acts), model.image_embed(acts)
+    assert not torch.allclose(first, second) and not torch.allclose(first, reference)
