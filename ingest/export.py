@@ -80,6 +80,7 @@ def _meta(p: Product, split: Split, rng: random.Random) -> dict[str, Any]:
         "colour": p.colour,
         "gender": p.gender,
         "attributes": {"usage": (p.attributes or {}).get("usage")},
+        "description": p.description,
     }
     return {
         "key": p.point_id,

@@ -41,6 +41,9 @@ class TrainConfig:
     decay_all: bool = True
     warmup_steps: int = 20
     title_weight: float = 2.0  # sampling weight of a product's title captions vs the others
+    # Sampling weight of a product's description caption (its opening words, prompts.py); 0: never
+    # drawn, and left out of the run altogether (the rule older checkpoints were trained with).
+    description_weight: float = 0.0
     multi_positive: bool = True  # attribute captions count every matching product as positive
     # A caption also counts every in-batch product that has the same caption text (case-folded) as
     # a positive: a third of the training products share their title with another ("catwalk women

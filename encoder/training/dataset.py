@@ -56,6 +56,7 @@ def product_row(record: ProductRecord, sha: str) -> dict[str, Any]:
         "colour": record.colour,
         "gender": record.gender,
         "attributes": {"usage": record.attributes.get("usage")},
+        "description": record.description,
     }
 
 

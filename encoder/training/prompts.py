@@ -91,6 +91,17 @@ class Caption:
     text: str
     lang: str
     match: dict[str, str] = field(default_factory=dict)
+    kind: str = "template"  # or "description": drawn only when the recipe weights it
+
+
+# The opening words of a listing's description: they carry the look ("round toed synthetic upper
+# with pink overlays, central lace-ups"), the detail that tells apart shoes of one type and colour.
+DESCRIPTION_WORDS = 64
+
+
+def description_caption(product: Mapping[str, object]) -> Caption | None:
+    words = str(product.get("description") or "").split()
+    return Caption(" ".join(words[:DESCRIPTION_WORDS]), "en", kind="description") if words else None
 
 
 def product_fields(product: Mapping[str, object]) -> dict[str, str]:
@@ -126,7 +137,8 @@ def _matched(template: str, product: Mapping[str, object]) -> dict[str, str]:
 
 
 def captions(product: Mapping[str, object], rng: random.Random | None = None) -> list[Caption]:
-    """Every template the product can fill, English then Vietnamese (with diacritics).
+    """Every template the product can fill, English then Vietnamese (with diacritics), then the
+    description's opening words when there is one.
 
     Vietnamese synonyms are drawn with ``rng`` when given (the dataset builder seeds it per
     product), so the manifest spreads over "giày thể thao" / "giày chạy bộ" / … instead of
@@ -150,4 +162,5 @@ def captions(product: Mapping[str, object], rng: random.Random | None = None) ->
         for template in VI_TEMPLATES
         if (text := _fill(template, vi_slots))
     ]
-    return out
+    description = description_caption(product)
+    return [*out, description] if description else out

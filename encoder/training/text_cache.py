@@ -5,6 +5,10 @@ below the first unfrozen layer never change. They are computed once (fp16, under
 and each step runs only the top layers, the tower's pooling/normalisation and the head:
 the same function as `TowerEncoder.text_features` (tested), a fraction of the cost.
 With no unfrozen layer the cached value is the tower's sentence embedding itself.
+
+States are stored ragged (one row per token, offsets per text): a few long captions (product
+descriptions) would otherwise pad every short one to their length, in memory and in compute.
+For the same reason a batch runs its long texts through the layers apart from the short ones.
 """
 
 from __future__ import annotations
@@ -21,17 +25,18 @@ from encoder.dual import TowerEncoder
 
 log = logging.getLogger(__name__)
 CACHE_BATCH = 256
+SHORT_TOKENS = 64  # texts longer than this run as a sub-batch of their own (templates are far shorter)
 
 
 class TextCache:
-    """Per-text states below the unfrozen layers: ``states[i, :lengths[i]]``, ``index[text] = i``."""
+    """States below the unfrozen layers: text i's are ``tokens[offsets[i]:offsets[i + 1]]``."""
 
     def __init__(self, encoder: TowerEncoder, n_layers: int, texts: Sequence[str], cache_dir: Path) -> None:
         self.encoder, self.n_layers = encoder, n_layers
         prepared = sorted(set(encoder.prepare_texts(texts)))
         self.index = {text: i for i, text in enumerate(prepared)}
         digest = hashlib.blake2b(digest_size=10)
-        digest.update(f"text-v1:{n_layers}".encode())
+        digest.update(f"text-v2:{n_layers}".encode())
         for text in prepared:
             digest.update(text.encode() + b"\0")
         path = Path(cache_dir) / f"text_{digest.hexdigest()}.pt"
@@ -41,8 +46,8 @@ class TextCache:
             payload = self._compute(prepared)
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(payload, path)
-            log.info("cached %d caption states %s at %s", len(prepared), tuple(payload["states"].shape), path)
-        self.states, self.lengths = payload["states"], payload["lengths"]
+            log.info("cached %d caption states %s at %s", len(prepared), tuple(payload["tokens"].shape), path)
+        self.tokens, self.offsets = payload["tokens"], payload["offsets"]
 
     @property
     def bert(self) -> torch.nn.Module:
@@ -69,29 +74,45 @@ class TextCache:
             ).hidden_states[n_total - self.n_layers]
             outs.append(hidden.to("cpu", torch.float16))
             lengths.append(mask.sum(1).cpu())
+        lengths_all = torch.cat(lengths)
+        offsets = torch.zeros(len(prepared) + 1, dtype=torch.int64)
+        offsets[1:] = lengths_all.cumsum(0)
         if self.n_layers == 0:
-            return {"states": torch.cat(outs), "lengths": torch.cat(lengths)}
-        width = max(o.shape[1] for o in outs)
-        states = torch.zeros(len(prepared), width, outs[0].shape[2], dtype=torch.float16)
-        row = 0
-        for out in outs:
-            states[row : row + len(out), : out.shape[1]] = out
-            row += len(out)
-        return {"states": states, "lengths": torch.cat(lengths)}
+            return {"tokens": torch.cat(outs), "offsets": offsets}
+        rows = [
+            out[i, : int(n)]
+            for out, n_batch in zip(outs, lengths, strict=True)
+            for i, n in enumerate(n_batch)
+        ]
+        return {"tokens": torch.cat(rows), "offsets": offsets}
 
     def __contains__(self, text: str) -> bool:
         return text in self.index
 
     def features(self, texts: Sequence[str]) -> torch.Tensor:
         """Texts (each in the cache) → (n, dim) projected, unnormalised features, with grad."""
-        device = self.encoder.device
         idx = torch.tensor([self.index[t] for t in self.encoder.prepare_texts(texts)])
         if self.n_layers == 0:
-            return self.encoder.text_head(self.states[idx].to(device, torch.float32))
-        lengths = self.lengths[idx]
+            return self.encoder.text_head(
+                self.tokens[self.offsets[idx]].to(self.encoder.device, torch.float32)
+            )
+        long = (self.offsets[idx + 1] - self.offsets[idx]) > SHORT_TOKENS
+        if not long.any() or long.all():
+            return self._top(idx)
+        order = torch.cat([torch.nonzero(~long)[:, 0], torch.nonzero(long)[:, 0]])
+        features = torch.cat([self._top(idx[~long]), self._top(idx[long])])
+        return features[torch.argsort(order)]
+
+    def _top(self, idx: torch.Tensor) -> torch.Tensor:
+        """The unfrozen layers, pooling and head over cached texts ``idx``, padded to the longest."""
+        device = self.encoder.device
+        starts, lengths = self.offsets[idx], self.offsets[idx + 1] - self.offsets[idx]
         width = int(lengths.max())
-        hidden = self.states[idx, :width].to(device, torch.float32)
-        mask = (torch.arange(width)[None, :] < lengths[:, None]).to(device, torch.int64)
+        positions = torch.arange(width)[None, :]
+        valid = positions < lengths[:, None]
+        gathered = self.tokens[(starts[:, None] + positions).clamp(max=len(self.tokens) - 1)]
+        hidden = (gathered * valid[..., None]).to(device, torch.float32)  # zero padding, as before
+        mask = valid.to(device, torch.int64)
         bert = self.bert
         layers = list(bert.encoder.layer)[len(bert.encoder.layer) - self.n_layers :]
         extended, _ = bert._create_attention_masks(

@@ -99,12 +99,23 @@ def positives_for(
     return mask
 
 
-def sample_captions(rows: list[dict], rng: random.Random, title_weight: float) -> list[dict]:
+def caption_weight(caption: dict, title: str, config: TrainConfig) -> float:
+    if caption.get("kind") == "description":
+        return config.description_weight
+    return config.title_weight if title in caption["text"] else 1.0
+
+
+def sample_captions(rows: list[dict], rng: random.Random, config: TrainConfig) -> list[dict]:
     picked = []
     for row in rows:
-        weights = [title_weight if row["title"] in c["text"] else 1.0 for c in row["captions"]]
+        weights = [caption_weight(c, row["title"], config) for c in row["captions"]]
         picked.append(rng.choices(row["captions"], weights)[0])
     return picked
+
+
+def drop_descriptions(rows: list[dict]) -> list[dict]:
+    """Rows without their description captions: a run that never draws them does not cache them."""
+    return [{**r, "captions": [c for c in r["captions"] if c.get("kind") != "description"]} for r in rows]
 
 
 @torch.no_grad()
@@ -134,6 +145,8 @@ def train(
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     rows = list(read_manifest(manifest))
+    if not config.description_weight:
+        rows = drop_descriptions(rows)
     train_rows = [r for r in rows if r["split"] == "train"]
     val_rows = [r for r in rows if r["split"] == "val"]
     model = build_model(config, train_rows, val_rows)
@@ -163,7 +176,7 @@ def train(
             if len(idx) < 2:
                 continue
             batch_rows = [train_rows[i] for i in idx]
-            captions = sample_captions(batch_rows, rng, config.title_weight)
+            captions = sample_captions(batch_rows, rng, config)
             views = torch.tensor([rng.randrange(model.train_acts.shape[1]) for _ in idx])
             acts = model.train_acts[torch.tensor(idx), views]
             with model.autocast():

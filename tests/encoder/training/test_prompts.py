@@ -6,7 +6,7 @@ import random
 
 from encoder.checkpoint import TowerConfig
 from encoder.dual import TowerEncoder
-from encoder.training.prompts import captions, vietnamese, vietnamese_names
+from encoder.training.prompts import DESCRIPTION_WORDS, captions, vietnamese, vietnamese_names
 
 PRODUCT = {
     "title": "Nike Men Black Running Sports Shoes",
@@ -55,3 +55,13 @@ def test_text_preprocessing_folds_diacritics_when_configured() -> None:
     prep = {**TowerConfig().preprocessing, "fold_diacritics": True}
     folded = TowerEncoder(TowerConfig(preprocessing=prep), device="cpu")
     assert folded.prepare_texts(["giày thể thao đỏ"]) == ["giay the thao do"]
+
+
+def test_a_description_gives_one_caption_of_its_opening_words() -> None:
+    assert all(c.kind == "template" for c in captions(PRODUCT))  # no description, no such caption
+    words = [f"word{i}" for i in range(DESCRIPTION_WORDS + 10)]
+    out = captions({**PRODUCT, "description": "  ".join(words)})
+    assert [c.kind for c in out].count("description") == 1
+    assert out[-1].kind == "description" and out[-1].text == " ".join(words[:DESCRIPTION_WORDS])
+    assert out[-1].match == {}  # it describes its own product only
+    assert [c.text for c in out[:-1]] == [c.text for c in captions(PRODUCT)]

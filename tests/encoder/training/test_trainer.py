@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,11 @@ from encoder.training.features import flat_blocks, trunk_features
 from encoder.training.setup import TrainingModel, classified_brands, tower_config
 from encoder.training.trainer import (
     contrastive_loss,
+    drop_descriptions,
     image_pair_loss,
     positives_for,
     same_attributes,
+    sample_captions,
     train,
 )
 
@@ -210,3 +213,20 @@ def test_image_regularisers_act_in_training_only(tmp_path: Path) -> None:
         model.train()
         first, second = model.image_embed(acts), model.image_embed(acts)
     assert not torch.allclose(first, second) and not torch.allclose(first, reference)
+
+
+def test_description_captions_are_drawn_only_when_weighted(sample_dataset: Path) -> None:
+    rows = [r for r in read_manifest(sample_dataset) if r["split"] == "train"][:40]
+    assert all(r["captions"][-1]["kind"] == "description" for r in rows)  # the sample feed has them
+
+    def drawn(config: TrainConfig, rows: list[dict]) -> list[dict]:
+        rng = random.Random(0)
+        return [c for _ in range(20) for c in sample_captions(rows, rng, config)]
+
+    off = TrainConfig()
+    assert all(c["kind"] != "description" for c in drawn(off, rows))
+    # weight 0 leaves the draws as they were before descriptions existed (the same rng stream)
+    assert drawn(off, rows) == drawn(off, drop_descriptions(rows))
+    assert all(c["kind"] != "description" for r in drop_descriptions(rows) for c in r["captions"])
+    heavy = drawn(TrainConfig(description_weight=100.0), rows)
+    assert sum(c["kind"] == "description" for c in heavy) > 0.8 * len(heavy)
