@@ -303,7 +303,8 @@ class EdgeIndex(BaseIndex):
         response = shard.facet(
             qe.FacetRequest(key, limit=limit, exact=True, filter=edge_filter(flt or SearchFilter()))
         )
-        return {str(h.value): h.count for h in response.hits}
+        # a value every point has lost can linger in the payload index with a count of 0
+        return {str(h.value): h.count for h in response.hits if h.count}
 
     def indexed_fields(self, collection: str) -> dict[str, str]:
         _, shard = self._shard(collection)

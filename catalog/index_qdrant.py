@@ -317,7 +317,8 @@ class QdrantClientIndex(BaseIndex):
             response = self.client.facet(
                 collection, key, facet_filter=qdrant_filter(flt or SearchFilter()), limit=limit, exact=True
             )
-        return {str(h.value): h.count for h in response.hits}
+        # a value every point has lost can linger in the payload index with a count of 0
+        return {str(h.value): h.count for h in response.hits if h.count}
 
     def indexed_fields(self, collection: str) -> dict[str, str]:
         with self._call(collection):

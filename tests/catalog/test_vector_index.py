@@ -268,6 +268,9 @@ def test_facet_counts(index: VectorIndex) -> None:
     assert index.facet(COLL, "brand") == {"nike": 5, "puma": 3, "bata": 2}
     assert index.facet(COLL, "brand", SearchFilter(price_min=45.0)) == {"puma": 3, "bata": 2}
     assert index.facet(COLL, "brand", limit=1) == {"nike": 5}
+    index.set_payload(COLL, points[0].id, {"brand": "gone"})  # a value that then disappears
+    index.set_payload(COLL, points[0].id, {"brand": "nike"})
+    assert index.facet(COLL, "brand") == {"nike": 5, "puma": 3, "bata": 2}
 
 
 # -- search ---------------------------------------------------------------------------------
