@@ -63,10 +63,12 @@ def add_drop_path(tower: nn.Module, n_blocks: int, rate: float) -> list[nn.Modul
     """
     from timm.layers import DropPath
 
+    if rate <= 0:
+        return []
     blocks = flat_blocks(tower)
     added: list[nn.Module] = []
     for i, block in enumerate(blocks):
-        if rate > 0 and i >= len(blocks) - n_blocks and getattr(block, "has_skip", False):
+        if i >= len(blocks) - n_blocks and getattr(block, "has_skip", False):
             block.drop_path = DropPath(rate * i / len(blocks))
             added.append(block.drop_path)
     return added

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 
 from encoder.dual import TowerEncoder
@@ -106,13 +107,10 @@ class TextCache:
     def _top(self, idx: torch.Tensor) -> torch.Tensor:
         """The unfrozen layers, pooling and head over cached texts ``idx``, padded to the longest."""
         device = self.encoder.device
-        starts, lengths = self.offsets[idx], self.offsets[idx + 1] - self.offsets[idx]
-        width = int(lengths.max())
-        positions = torch.arange(width)[None, :]
-        valid = positions < lengths[:, None]
-        gathered = self.tokens[(starts[:, None] + positions).clamp(max=len(self.tokens) - 1)]
-        hidden = (gathered * valid[..., None]).to(device, torch.float32)  # zero padding, as before
-        mask = valid.to(device, torch.int64)
+        rows = [self.tokens[self.offsets[i] : self.offsets[i + 1]] for i in idx.tolist()]
+        hidden = pad_sequence(rows, batch_first=True).to(device, torch.float32)  # zero padding
+        lengths = torch.tensor([len(row) for row in rows])
+        mask = (torch.arange(hidden.shape[1])[None, :] < lengths[:, None]).to(device, torch.int64)
         bert = self.bert
         layers = list(bert.encoder.layer)[len(bert.encoder.layer) - self.n_layers :]
         extended, _ = bert._create_attention_masks(
