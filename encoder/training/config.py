@@ -70,6 +70,10 @@ class TrainConfig:
     brand_loss_weight: float = 0.0
     brand_min_products: int = 5
     patience: int = 3  # epochs without a better val mrr@10 before stopping
+    # The final retrain, once a recipe is chosen on val: train on train + val, with nothing held
+    # out, so no validation and no early stopping; the last of `epochs` is the model. Test stays
+    # unseen. False: train on train only and keep the best val epoch.
+    fit_val: bool = False
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit; for smoke tests)
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU (no speed-up there)

@@ -189,9 +189,17 @@ def build_model(config: TrainConfig, train_rows: list[dict], val_rows: list[dict
         config.seed,
         "train photos",
     )
-    model.val_acts = cached_trunk(
-        encoder, [r["image"] for r in val_rows], [r["sha256"] for r in val_rows], 1, n_blocks, cache, 0, "val"
-    )
+    if val_rows:
+        model.val_acts = cached_trunk(
+            encoder,
+            [r["image"] for r in val_rows],
+            [r["sha256"] for r in val_rows],
+            1,
+            n_blocks,
+            cache,
+            0,
+            "val",
+        )
     texts = [c["text"] for r in train_rows for c in r["captions"]]
     model.text_cache = TextCache(encoder, config.text_unfreeze_layers, texts, cache)
     return model

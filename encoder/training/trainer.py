@@ -7,7 +7,8 @@ attributes as a positive, so identical captions are not pushed apart (``same_tex
 extends that to any caption two products share, titles included). Optional extra terms: a
 photo ↔ photo loss (same type and colour attract) and a brand classifier on the photo
 embedding (training only). Validation (val split, gallery = val photos) runs every epoch; the
-best val mrr@10 is kept and training stops after ``patience`` epochs without a gain. State is
+best val mrr@10 is kept and training stops after ``patience`` epochs without a gain (``fit_val``,
+the final retrain on train + val, has no validation and keeps the last epoch). State is
 saved at each epoch end, and every random draw is seeded by (seed, epoch), so ``resume``
 continues exactly where an uninterrupted run would be.
 """
@@ -147,8 +148,9 @@ def train(
     rows = list(read_manifest(manifest))
     if not config.description_weight:
         rows = drop_descriptions(rows)
-    train_rows = [r for r in rows if r["split"] == "train"]
-    val_rows = [r for r in rows if r["split"] == "val"]
+    fit_splits = ("train", "val") if config.fit_val else ("train",)
+    train_rows = [r for r in rows if r["split"] in fit_splits]
+    val_rows = [r for r in rows if r["split"] == "val" and not config.fit_val]
     model = build_model(config, train_rows, val_rows)
     run_dir = Path(config.run_dir or f"var/runs/{config.name}")
     steps_per_epoch = math.ceil(len(train_rows) / (config.batch_size * config.accumulate))
@@ -206,7 +208,9 @@ def train(
         score = scores.get("mrr@10", 0.0)
         state["history"].append({"epoch": epoch + 1, "loss": sum(losses) / max(1, len(losses)), **scores})
         log.info("epoch %d: loss %.4f val %s", epoch + 1, state["history"][-1]["loss"], scores)
-        if score > state["best"]:
+        if not val_rows:
+            pass  # nothing held out: no early stopping, the last epoch is the model
+        elif score > state["best"]:
             state["best"], state["best_state"], bad_epochs = score, model.trainable_state(), 0
             state["best_scores"] = scores
         else:
@@ -219,7 +223,12 @@ def train(
     summary = {
         "recipe": config.to_dict(),
         "seed": config.seed,
-        "data": {"manifest": str(Path(manifest).resolve()), "train": len(train_rows), "val": len(val_rows)},
+        "data": {
+            "manifest": str(Path(manifest).resolve()),
+            "splits": list(fit_splits),
+            "train": len(train_rows),
+            "val": len(val_rows),
+        },
         "val": state.get("best_scores", {}),
         "history": state["history"],
         "steps": state["step"],

@@ -230,3 +230,22 @@ def test_description_captions_are_drawn_only_when_weighted(sample_dataset: Path)
     assert all(c["kind"] != "description" for r in drop_descriptions(rows) for c in r["captions"])
     heavy = drawn(TrainConfig(description_weight=100.0), rows)
     assert sum(c["kind"] == "description" for c in heavy) > 0.8 * len(heavy)
+
+
+def test_fit_val_trains_on_train_and_val_and_keeps_the_last_epoch(
+    sample_dataset: Path, trained: tuple[dict, Path], tmp_path: Path
+) -> None:
+    rows = list(read_manifest(sample_dataset))
+    fitted = [r for r in rows if r["split"] in ("train", "val")]
+    assert any(r["split"] == "val" for r in fitted) and any(r["split"] == "test" for r in rows)
+    # patience 1 would stop a validated run early; with nothing held out every epoch runs
+    config = tiny(trained[1], fit_val=True, patience=1, batch_size=50, run_dir=str(tmp_path / "run"))
+    summary = train(config, sample_dataset, tmp_path / "out")
+    assert summary["data"]["splits"] == ["train", "val"]
+    assert (summary["data"]["train"], summary["data"]["val"]) == (len(fitted), 0)
+    assert summary["steps"] == 3 * -(-len(fitted) // config.batch_size)
+    assert [h["epoch"] for h in summary["history"]] == [1, 2, 3] and summary["val"] == {}
+    # the shipped weights are the last epoch's: resuming the finished run saves the same model
+    train(config, sample_dataset, tmp_path / "again", resume=True)
+    for key, value in load_file(tmp_path / "again" / WEIGHTS_FILE).items():
+        torch.testing.assert_close(value, load_file(tmp_path / "out" / WEIGHTS_FILE)[key], msg=key)
