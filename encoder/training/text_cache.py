@@ -58,19 +58,14 @@ class TextCache:
     def _compute(self, prepared: list[str]) -> dict[str, torch.Tensor]:
         tower = self.encoder.text_tower
         n_total = len(self.bert.encoder.layer)
-        # Batched by length (characters stand in for tokens), so short captions are not padded to
-        # a description's length; the rows go back to ``prepared``'s order below.
-        by_length = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
-        rows: list[torch.Tensor] = [torch.empty(0)] * len(prepared)
+        outs, lengths = [], []
         for start in tqdm(range(0, len(prepared), CACHE_BATCH), desc="caching captions", unit="batch"):
-            chunk = by_length[start : start + CACHE_BATCH]
-            batch = tower.preprocess([prepared[i] for i in chunk])
+            batch = tower.preprocess(prepared[start : start + CACHE_BATCH])
             batch = {k: v.to(self.encoder.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
             mask = batch["attention_mask"]
             if self.n_layers == 0:
-                out = tower(dict(batch))["sentence_embedding"].to("cpu", torch.float16)
-                for i, row in zip(chunk, out, strict=True):
-                    rows[i] = row[None]  # one "token": the sentence embedding
+                outs.append(tower(dict(batch))["sentence_embedding"].to("cpu", torch.float16))
+                lengths.append(torch.ones(len(mask), dtype=torch.int64))
                 continue
             hidden = self.bert(
                 input_ids=batch["input_ids"],
@@ -78,11 +73,18 @@ class TextCache:
                 token_type_ids=batch.get("token_type_ids"),
                 output_hidden_states=True,
             ).hidden_states[n_total - self.n_layers]
-            hidden = hidden.to("cpu", torch.float16)
-            for i, row, n in zip(chunk, hidden, mask.sum(1).tolist(), strict=True):
-                rows[i] = row[:n].clone()  # a view would keep the whole padded batch alive
+            outs.append(hidden.to("cpu", torch.float16))
+            lengths.append(mask.sum(1).cpu())
+        lengths_all = torch.cat(lengths)
         offsets = torch.zeros(len(prepared) + 1, dtype=torch.int64)
-        offsets[1:] = torch.tensor([len(row) for row in rows], dtype=torch.int64).cumsum(0)
+        offsets[1:] = lengths_all.cumsum(0)
+        if self.n_layers == 0:
+            return {"tokens": torch.cat(outs), "offsets": offsets}
+        rows = [
+            out[i, : int(n)]
+            for out, n_batch in zip(outs, lengths, strict=True)
+            for i, n in enumerate(n_batch)
+        ]
         return {"tokens": torch.cat(rows), "offsets": offsets}
 
     def __contains__(self, text: str) -> bool:

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from encoder.dual import TowerEncoder
-from encoder.training import text_cache
 from encoder.training.config import TrainConfig
 from encoder.training.setup import tower_config
 from encoder.training.text_cache import SHORT_TOKENS, TextCache
@@ -24,12 +23,7 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("n_layers", [0, 1, 2])
-def test_cached_features_match_the_tower(
-    n_layers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Batches of two: the cache is built in length order over several batches, and must store
-    # each text's states under its own index all the same.
-    monkeypatch.setattr(text_cache, "CACHE_BATCH", 2)
+def test_cached_features_match_the_tower(n_layers: int, tmp_path: Path) -> None:
     encoder = TowerEncoder(tower_config(TrainConfig()), device="cpu").ensure_loaded()
     assert isinstance(encoder, TowerEncoder)
     cache = TextCache(encoder, n_layers, TEXTS, tmp_path)
