@@ -177,6 +177,10 @@ def build_model(config: TrainConfig, train_rows: list[dict], val_rows: list[dict
         with torch.no_grad():
             encoder.logit_scale.fill_(math.log(config.init_scale))
     model = TrainingModel(config, encoder, classified_brands(config, train_rows))
+    # The unfrozen blocks train in channels_last, as `cached_trunk` leaves the tower when it
+    # computes the cache. Set here too, so a run that loads the cache from disk computes in the
+    # same layout: the convolutions' float sums differ between layouts, and with them the weights.
+    encoder.image_tower.to(memory_format=torch.channels_last)
     n_blocks = model.image_top.n_blocks
     cache = Path(config.cache_dir)
     model.train_acts = cached_trunk(
