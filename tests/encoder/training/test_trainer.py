@@ -177,7 +177,7 @@ def test_brand_classifier_is_trained_and_resumed_but_not_shipped(
     resumed = train(again, sample_dataset, tmp_path / "resumed", resume=True)
     assert resumed["steps"] == whole["steps"]
     for key, value in load_file(tmp_path / "resumed" / WEIGHTS_FILE).items():
-        torch.testing.assert_close(value, shipped[key], atol=1e-3, rtol=0, msg=key)
+        torch.testing.assert_close(value, shipped[key], atol=0, rtol=0, msg=key)
 
 
 def test_init_scale_sets_the_starting_temperature(sample_dataset: Path, trained: tuple[dict, Path]) -> None:
