@@ -150,7 +150,7 @@ def train(
         rows = drop_descriptions(rows)
     fit_splits = ("train", "val") if config.fit_val else ("train",)
     train_rows = [r for r in rows if r["split"] in fit_splits]
-    val_rows = [r for r in rows if r["split"] == "val" and not config.fit_val]
+    val_rows = [] if config.fit_val else [r for r in rows if r["split"] == "val"]
     model = build_model(config, train_rows, val_rows)
     run_dir = Path(config.run_dir or f"var/runs/{config.name}")
     steps_per_epoch = math.ceil(len(train_rows) / (config.batch_size * config.accumulate))
